@@ -1,0 +1,265 @@
+//! Validators for every value the kit puts into a URL, a header, an ssh config line, a
+//! shell command or a template. Each returns the value in its canonical form or a
+//! [`ValidationError`] whose text says what is wrong and how to fix it.
+
+use crate::ValidationError;
+
+/// The longest sandbox ID accepted: `<port>-<id>` must fit one 63-byte DNS label.
+pub const MAX_SANDBOX_ID_LEN: usize = 57;
+/// The longest alias accepted.
+pub const MAX_ALIAS_LEN: usize = 63;
+/// The longest user name accepted (the POSIX/glibc limit).
+pub const MAX_USER_LEN: usize = 32;
+/// The longest domain accepted.
+pub const MAX_DOMAIN_LEN: usize = 253;
+
+fn non_empty(what: &'static str, value: &str, hint: &'static str) -> Result<(), ValidationError> {
+    if value.is_empty() {
+        Err(ValidationError::Empty { what, hint })
+    } else {
+        Ok(())
+    }
+}
+
+fn max_len(
+    what: &'static str,
+    value: &str,
+    max: usize,
+    hint: &'static str,
+) -> Result<(), ValidationError> {
+    let len = value.chars().count();
+    if len > max {
+        Err(ValidationError::TooLong {
+            what,
+            len,
+            max,
+            hint,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Validates a sandbox ID such as `iz3m5v8axsybc877b539s` or `iz3m5v8axsybc877b539s-b9b802c4`.
+///
+/// Accepts `^[a-z0-9]+(-[a-z0-9]+)?$` (ASCII upper case is folded to lower case, as DNS
+/// does), at most [`MAX_SANDBOX_ID_LEN`] characters.
+pub fn sandbox_id(value: &str) -> Result<String, ValidationError> {
+    const WHAT: &str = "sandbox ID";
+    const HINT: &str =
+        "use the ID printed by Sandbox.create(), e.g. iz3m5v8axsybc877b539s (optionally ending in .novita)";
+    non_empty(WHAT, value, HINT)?;
+    max_len(WHAT, value, MAX_SANDBOX_ID_LEN, HINT)?;
+    let lower = value.to_ascii_lowercase();
+    let mut parts = lower.split('-');
+    let ok_part = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    let first = parts.next().unwrap_or_default();
+    let second = parts.next();
+    let valid = ok_part(first) && second.is_none_or(ok_part) && parts.next().is_none();
+    if !valid {
+        return Err(ValidationError::invalid(
+            WHAT,
+            value,
+            "only letters a-z, digits and one inner '-' are allowed",
+            HINT,
+        ));
+    }
+    Ok(lower)
+}
+
+/// Validates a DNS domain such as `us-phx-1.sandbox.novita.ai` (no scheme, port or path).
+pub fn domain(value: &str) -> Result<String, ValidationError> {
+    const WHAT: &str = "domain";
+    const HINT: &str = "pass a bare DNS name such as us-phx-1.sandbox.novita.ai (no scheme, port or path)";
+    non_empty(WHAT, value, HINT)?;
+    max_len(WHAT, value, MAX_DOMAIN_LEN, HINT)?;
+    let lower = value.to_ascii_lowercase();
+    let trimmed = lower.strip_suffix('.').unwrap_or(&lower);
+    for label in trimmed.split('.') {
+        let ok = !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !ok {
+            return Err(ValidationError::invalid(
+                WHAT,
+                value,
+                "each dot-separated label must be 1-63 letters, digits or inner '-'",
+                HINT,
+            ));
+        }
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Validates a host alias (the `myhost` of `myhost.novita`).
+///
+/// Accepts a letter or digit followed by letters, digits, `_` and `-`, at most
+/// [`MAX_ALIAS_LEN`] characters. Whitespace, quotes, `%`, `;`, dots, ssh pattern characters
+/// and a leading `-` are refused.
+pub fn alias(value: &str) -> Result<String, ValidationError> {
+    const WHAT: &str = "alias";
+    const HINT: &str = "use letters, digits, '_' and '-', starting with a letter or digit, e.g. myhost";
+    non_empty(WHAT, value, HINT)?;
+    max_len(WHAT, value, MAX_ALIAS_LEN, HINT)?;
+    let bytes = value.as_bytes();
+    let valid = bytes[0].is_ascii_alphanumeric()
+        && bytes
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !valid {
+        return Err(ValidationError::invalid(
+            WHAT,
+            value,
+            "only letters, digits, '_' and '-' are allowed, starting with a letter or digit",
+            HINT,
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// Validates a login user name inside the sandbox (default `user`).
+///
+/// Accepts `^[A-Za-z_][A-Za-z0-9_.-]*$`, at most [`MAX_USER_LEN`] characters.
+pub fn user(value: &str) -> Result<String, ValidationError> {
+    const WHAT: &str = "user name";
+    const HINT: &str = "use a POSIX user name such as user or ubuntu";
+    non_empty(WHAT, value, HINT)?;
+    max_len(WHAT, value, MAX_USER_LEN, HINT)?;
+    let bytes = value.as_bytes();
+    let valid = (bytes[0].is_ascii_alphabetic() || bytes[0] == b'_')
+        && bytes
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-');
+    if !valid {
+        return Err(ValidationError::invalid(
+            WHAT,
+            value,
+            "only letters, digits, '_', '.' and '-' are allowed, starting with a letter or '_'",
+            HINT,
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// Validates a TCP port (1-65535).
+pub fn port(value: u32) -> Result<u16, ValidationError> {
+    u16::try_from(value)
+        .ok()
+        .filter(|p| *p != 0)
+        .ok_or_else(|| {
+            ValidationError::invalid(
+                "port",
+                &value.to_string(),
+                "a port must be between 1 and 65535",
+                "pass the sandbox port the bridge listens on, e.g. 8081",
+            )
+        })
+}
+
+/// Validates an HTTP header given as `Name: value`, returning the name and the value.
+///
+/// The name must be an RFC 9110 token; the value must be visible ASCII, spaces or tabs,
+/// so it can never split the request.
+pub fn header(value: &str) -> Result<(String, String), ValidationError> {
+    const WHAT: &str = "header";
+    const HINT: &str = "pass it as 'Name: value', e.g. --header 'X-Team: infra'";
+    let Some((name, val)) = value.split_once(':') else {
+        return Err(ValidationError::invalid(WHAT, value, "there is no ':'", HINT));
+    };
+    let name = name.trim();
+    let val = val.trim();
+    let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if name.is_empty() || !name.bytes().all(token) {
+        return Err(ValidationError::invalid(
+            WHAT,
+            value,
+            "the name must be letters, digits or one of !#$%&'*+-.^_`|~",
+            HINT,
+        ));
+    }
+    header_value(WHAT, val, HINT)?;
+    Ok((name.to_owned(), val.to_owned()))
+}
+
+fn header_value(what: &'static str, val: &str, hint: &'static str) -> Result<(), ValidationError> {
+    if val.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b)) {
+        Ok(())
+    } else {
+        Err(ValidationError::invalid(
+            what,
+            val,
+            "only visible ASCII characters, spaces and tabs are allowed",
+            hint,
+        ))
+    }
+}
+
+/// Validates a traffic access token for a private sandbox (visible ASCII, no spaces).
+pub fn traffic_token(value: &str) -> Result<String, ValidationError> {
+    const WHAT: &str = "traffic access token";
+    const HINT: &str = "pass the trafficAccessToken returned when the sandbox was created";
+    non_empty(WHAT, value, HINT)?;
+    max_len(WHAT, value, 4096, HINT)?;
+    if !value.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ValidationError::invalid(
+            WHAT,
+            value,
+            "only visible ASCII characters are allowed",
+            HINT,
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sandbox_ids() {
+        assert_eq!(sandbox_id("iz3m5v8axsybc877b539s").as_deref(), Ok("iz3m5v8axsybc877b539s"));
+        assert_eq!(sandbox_id("IZ3M5-B9B802C4").as_deref(), Ok("iz3m5-b9b802c4"));
+        for bad in ["", "a b", "x;rm -rf ~", "../x", "a-", "-a", "a--b", "a-b-c", "%h", "é", "a\nb", "a.b"] {
+            assert!(sandbox_id(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(sandbox_id(&"a".repeat(58)).is_err());
+        assert!(sandbox_id(&"a".repeat(57)).is_ok());
+    }
+
+    #[test]
+    fn domains() {
+        assert_eq!(domain("Sandbox.Novita.AI.").as_deref(), Ok("sandbox.novita.ai"));
+        assert_eq!(domain("localhost").as_deref(), Ok("localhost"));
+        for bad in ["", "https://x.ai", "x.ai:443", "x.ai/p", "a..b", "-a.b", "a b", "x.ai\n"] {
+            assert!(domain(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn aliases_and_users() {
+        assert!(alias("my-host_1").is_ok());
+        assert!(user("user").is_ok());
+        assert!(user("_svc.x-1").is_ok());
+        for bad in ["", "-x", "a b", "a\"b", "a'b", "a%b", "a;b", "a\nb", "a.b", "a*", "ä"] {
+            assert!(alias(bad).is_err(), "alias {bad:?} accepted");
+            assert!(user(bad).is_err() || bad == "a.b", "user {bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn headers_and_ports() {
+        assert_eq!(
+            header("X-A:  b c ").ok(),
+            Some(("X-A".to_owned(), "b c".to_owned()))
+        );
+        assert!(header("X-A: b\r\nEvil: 1").is_err());
+        assert!(header("no colon").is_err());
+        assert!(header("a b: c").is_err());
+        assert_eq!(port(8081), Ok(8081));
+        assert!(port(0).is_err());
+        assert!(port(70000).is_err());
+        assert!(traffic_token("abc DEF").is_err());
+    }
+}

@@ -1,0 +1,1 @@
+//! sshconfig scenarios.
