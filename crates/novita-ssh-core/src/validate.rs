@@ -52,7 +52,11 @@ pub fn sandbox_id(value: &str) -> Result<String, ValidationError> {
     max_len(WHAT, value, MAX_SANDBOX_ID_LEN, HINT)?;
     let lower = value.to_ascii_lowercase();
     let mut parts = lower.split('-');
-    let ok_part = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    let ok_part = |p: &str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    };
     let first = parts.next().unwrap_or_default();
     let second = parts.next();
     let valid = ok_part(first) && second.is_none_or(ok_part) && parts.next().is_none();
@@ -70,7 +74,8 @@ pub fn sandbox_id(value: &str) -> Result<String, ValidationError> {
 /// Validates a DNS domain such as `us-phx-1.sandbox.novita.ai` (no scheme, port or path).
 pub fn domain(value: &str) -> Result<String, ValidationError> {
     const WHAT: &str = "domain";
-    const HINT: &str = "pass a bare DNS name such as us-phx-1.sandbox.novita.ai (no scheme, port or path)";
+    const HINT: &str =
+        "pass a bare DNS name such as us-phx-1.sandbox.novita.ai (no scheme, port or path)";
     non_empty(WHAT, value, HINT)?;
     max_len(WHAT, value, MAX_DOMAIN_LEN, HINT)?;
     let lower = value.to_ascii_lowercase();
@@ -80,7 +85,9 @@ pub fn domain(value: &str) -> Result<String, ValidationError> {
             && label.len() <= 63
             && !label.starts_with('-')
             && !label.ends_with('-')
-            && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !ok {
             return Err(ValidationError::invalid(
                 WHAT,
@@ -100,7 +107,8 @@ pub fn domain(value: &str) -> Result<String, ValidationError> {
 /// and a leading `-` are refused.
 pub fn alias(value: &str) -> Result<String, ValidationError> {
     const WHAT: &str = "alias";
-    const HINT: &str = "use letters, digits, '_' and '-', starting with a letter or digit, e.g. myhost";
+    const HINT: &str =
+        "use letters, digits, '_' and '-', starting with a letter or digit, e.g. myhost";
     non_empty(WHAT, value, HINT)?;
     max_len(WHAT, value, MAX_ALIAS_LEN, HINT)?;
     let bytes = value.as_bytes();
@@ -166,7 +174,12 @@ pub fn header(value: &str) -> Result<(String, String), ValidationError> {
     const WHAT: &str = "header";
     const HINT: &str = "pass it as 'Name: value', e.g. --header 'X-Team: infra'";
     let Some((name, val)) = value.split_once(':') else {
-        return Err(ValidationError::invalid(WHAT, value, "there is no ':'", HINT));
+        return Err(ValidationError::invalid(
+            WHAT,
+            value,
+            "there is no ':'",
+            HINT,
+        ));
     };
     let name = name.trim();
     let val = val.trim();
@@ -213,15 +226,131 @@ pub fn traffic_token(value: &str) -> Result<String, ValidationError> {
     Ok(value.to_owned())
 }
 
+/// Validates an `http://` or `https://` URL such as an HTTP proxy (`http://proxy:3128`)
+/// or a download location, returning it unchanged.
+///
+/// The URL must be visible ASCII with a valid host (DNS name, IPv4 or `[IPv6]`) and a
+/// non-zero port when one is given. `user:password@` is accepted only when
+/// `credentials_allowed` is true (proxy Basic auth), so a URL that ends up somewhere public
+/// (a template) can never carry a secret.
+pub fn http_url(value: &str, credentials_allowed: bool) -> Result<String, ValidationError> {
+    const WHAT: &str = "URL";
+    const HINT: &str = "pass an http:// or https:// URL such as http://proxy.example.com:3128";
+    non_empty(WHAT, value, HINT)?;
+    max_len(WHAT, value, 2048, HINT)?;
+    if !value.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ValidationError::invalid(
+            WHAT,
+            value,
+            "it contains spaces, control or non-ASCII characters",
+            HINT,
+        ));
+    }
+    let uri: http::Uri = value.parse().map_err(|e: http::uri::InvalidUri| {
+        ValidationError::invalid(WHAT, value, e.to_string(), HINT)
+    })?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) {
+        return Err(ValidationError::invalid(
+            WHAT,
+            value,
+            "the scheme must be http:// or https://",
+            HINT,
+        ));
+    }
+    let authority = uri
+        .authority()
+        .ok_or_else(|| ValidationError::invalid(WHAT, value, "there is no host", HINT))?;
+    if authority.as_str().contains('@') && !credentials_allowed {
+        return Err(ValidationError::invalid(
+            WHAT,
+            value,
+            "user:password@ is not allowed here",
+            "use a URL without credentials",
+        ));
+    }
+    host(WHAT, value, authority.host(), HINT)?;
+    if authority.port_u16() == Some(0) {
+        return Err(ValidationError::invalid(WHAT, value, "port 0", HINT));
+    }
+    Ok(value.to_owned())
+}
+
+/// Validates a `HOST:PORT` pair for `--connect-to` (a DNS name, an IPv4 address or an
+/// `[IPv6]` literal, and a port 1-65535), returning it in canonical form.
+pub fn connect_to(value: &str) -> Result<String, ValidationError> {
+    const WHAT: &str = "connect-to address";
+    const HINT: &str = "pass HOST:PORT, e.g. 127.0.0.1:8443 or [::1]:8443";
+    non_empty(WHAT, value, HINT)?;
+    let Some((host_part, port_part)) = value.rsplit_once(':') else {
+        return Err(ValidationError::invalid(
+            WHAT,
+            value,
+            "there is no ':PORT'",
+            HINT,
+        ));
+    };
+    let port_number: u32 = port_part
+        .parse()
+        .map_err(|_| ValidationError::invalid(WHAT, value, "the port is not a number", HINT))?;
+    let port_number = port(port_number)?;
+    let host_part = host(WHAT, value, host_part, HINT)?;
+    Ok(format!("{host_part}:{port_number}"))
+}
+
+/// Checks a URL or address host: a DNS name, an IPv4 address or a bracketed IPv6 literal.
+fn host(
+    what: &'static str,
+    whole: &str,
+    value: &str,
+    hint: &'static str,
+) -> Result<String, ValidationError> {
+    if let Some(inner) = value.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return inner
+            .parse::<std::net::Ipv6Addr>()
+            .map(|_| value.to_owned())
+            .map_err(|_| ValidationError::invalid(what, whole, "invalid IPv6 address", hint));
+    }
+    if value.parse::<std::net::Ipv4Addr>().is_ok() {
+        return Ok(value.to_owned());
+    }
+    domain(value).map_err(|_| {
+        ValidationError::invalid(
+            what,
+            whole,
+            "the host is not a valid DNS name or IP address",
+            hint,
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn sandbox_ids() {
-        assert_eq!(sandbox_id("iz3m5v8axsybc877b539s").as_deref(), Ok("iz3m5v8axsybc877b539s"));
-        assert_eq!(sandbox_id("IZ3M5-B9B802C4").as_deref(), Ok("iz3m5-b9b802c4"));
-        for bad in ["", "a b", "x;rm -rf ~", "../x", "a-", "-a", "a--b", "a-b-c", "%h", "é", "a\nb", "a.b"] {
+        assert_eq!(
+            sandbox_id("iz3m5v8axsybc877b539s").as_deref(),
+            Ok("iz3m5v8axsybc877b539s")
+        );
+        assert_eq!(
+            sandbox_id("IZ3M5-B9B802C4").as_deref(),
+            Ok("iz3m5-b9b802c4")
+        );
+        for bad in [
+            "",
+            "a b",
+            "x;rm -rf ~",
+            "../x",
+            "a-",
+            "-a",
+            "a--b",
+            "a-b-c",
+            "%h",
+            "é",
+            "a\nb",
+            "a.b",
+        ] {
             assert!(sandbox_id(bad).is_err(), "{bad:?} accepted");
         }
         assert!(sandbox_id(&"a".repeat(58)).is_err());
@@ -230,9 +359,21 @@ mod tests {
 
     #[test]
     fn domains() {
-        assert_eq!(domain("Sandbox.Novita.AI.").as_deref(), Ok("sandbox.novita.ai"));
+        assert_eq!(
+            domain("Sandbox.Novita.AI.").as_deref(),
+            Ok("sandbox.novita.ai")
+        );
         assert_eq!(domain("localhost").as_deref(), Ok("localhost"));
-        for bad in ["", "https://x.ai", "x.ai:443", "x.ai/p", "a..b", "-a.b", "a b", "x.ai\n"] {
+        for bad in [
+            "",
+            "https://x.ai",
+            "x.ai:443",
+            "x.ai/p",
+            "a..b",
+            "-a.b",
+            "a b",
+            "x.ai\n",
+        ] {
             assert!(domain(bad).is_err(), "{bad:?} accepted");
         }
     }
@@ -242,7 +383,9 @@ mod tests {
         assert!(alias("my-host_1").is_ok());
         assert!(user("user").is_ok());
         assert!(user("_svc.x-1").is_ok());
-        for bad in ["", "-x", "a b", "a\"b", "a'b", "a%b", "a;b", "a\nb", "a.b", "a*", "ä"] {
+        for bad in [
+            "", "-x", "a b", "a\"b", "a'b", "a%b", "a;b", "a\nb", "a.b", "a*", "ä",
+        ] {
             assert!(alias(bad).is_err(), "alias {bad:?} accepted");
             assert!(user(bad).is_err() || bad == "a.b", "user {bad:?} accepted");
         }
@@ -261,5 +404,43 @@ mod tests {
         assert!(port(0).is_err());
         assert!(port(70000).is_err());
         assert!(traffic_token("abc DEF").is_err());
+    }
+
+    #[test]
+    fn http_urls_and_connect_to() {
+        assert!(http_url("http://proxy.example.com:3128", false).is_ok());
+        assert!(http_url("https://127.0.0.1/x/novita-proxy", false).is_ok());
+        assert!(http_url("http://[::1]:8080/", false).is_ok());
+        assert!(http_url("http://u:p@proxy:3128", true).is_ok());
+        assert!(http_url("http://u:p@proxy:3128", false).is_err());
+        for bad in [
+            "",
+            "ftp://x/",
+            "ws://x/",
+            "http://",
+            "http://a b/",
+            "http://x:0/",
+            "http://x/\n",
+            "x.com",
+            "http://-x/",
+        ] {
+            assert!(http_url(bad, true).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(connect_to("LocalHost:443").as_deref(), Ok("localhost:443"));
+        assert_eq!(connect_to("[::1]:8443").as_deref(), Ok("[::1]:8443"));
+        assert_eq!(connect_to("127.0.0.1:1").as_deref(), Ok("127.0.0.1:1"));
+        for bad in [
+            "",
+            "host",
+            "host:",
+            ":80",
+            "host:0",
+            "host:70000",
+            "a b:1",
+            "[zz]:1",
+            "h;x:1",
+        ] {
+            assert!(connect_to(bad).is_err(), "{bad:?} accepted");
+        }
     }
 }
