@@ -1,1 +1,44 @@
-//! End-to-end fixtures.
+//! End-to-end fixtures for novita-ssh: real sshd, ssh, scp, rsync, sftp, websocat, nginx and
+//! tinyproxy processes on free loopback ports, in temporary directories, cleaned up on drop
+//! (also when a test panics, in which case each fixture prints its log to stderr).
+//!
+//! A missing tool makes the test fail with the package to install; nothing is skipped.
+//!
+//! The building blocks:
+//! - [`Sshd`]: a real OpenSSH server with a generated host key and client key.
+//! - [`Bridge`]: the in-sandbox side, `websocat ws-l:... tcp:...` or `novita-proxy serve`.
+//! - [`Edge`]: an nginx TLS edge that routes `wss://8081-<id>.sandbox.test` like Novita's.
+//! - [`Tinyproxy`]: an HTTP CONNECT proxy whose log shows what went through it.
+//! - [`FaultRelay`]: a TCP relay that can pass, blackhole, delay or reset.
+//! - [`HttpServer`], [`CountingListener`]: small loopback servers for forwards and probes.
+//! - [`Rig`]: sshd + bridge (+ edge) wired together, with the ssh command to reach it.
+
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
+
+mod bridge;
+mod edge;
+mod fault;
+mod files;
+mod http;
+mod net;
+mod process;
+mod rig;
+mod run;
+mod sshd;
+mod tinyproxy;
+mod tools;
+
+pub use bridge::{Bridge, BridgeKind};
+pub use edge::{Edge, EdgeBuilder, EDGE_DOMAIN};
+pub use fault::{Fault, FaultRelay};
+pub use files::{
+    random_bytes, random_tree, sha256_file, sha256_hex, tree_digest, write_random_file,
+};
+pub use http::HttpServer;
+pub use net::{free_port, wait_for_port, CountingListener};
+pub use process::{processes_matching, Proc};
+pub use rig::{sandbox_id, Link, Rig};
+pub use run::{run, run_ok, shell_quote, Interactive, Outcome};
+pub use sshd::{current_user, keygen, Sshd, SshdOptions};
+pub use tinyproxy::Tinyproxy;
+pub use tools::{bin_path, require_tool};
