@@ -59,11 +59,16 @@ impl Bridge {
     /// # Panics
     /// When the program is missing or does not listen within 20 s (with its log).
     pub fn start_with(kind: BridgeKind, to_port: u16, extra: &[&str]) -> Bridge {
+        Bridge::start_on(kind, free_port(), to_port, extra)
+    }
+
+    /// Starts the given bridge on a chosen `port` (for a route that exists before its
+    /// bridge, like a sandbox that is still starting).
+    pub fn start_on(kind: BridgeKind, port: u16, to_port: u16, extra: &[&str]) -> Bridge {
         let dir = tempfile::Builder::new()
             .prefix(&format!("novita-e2e-{kind}-"))
             .tempdir()
             .expect("temp dir");
-        let port = free_port();
         let cmd = match kind {
             BridgeKind::Websocat => {
                 let mut cmd = Command::new(require_tool("websocat"));

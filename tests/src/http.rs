@@ -81,3 +81,27 @@ impl Drop for HttpServer {
         let _ = TcpStream::connect(("127.0.0.1", self.port));
     }
 }
+
+/// Fetches `http://127.0.0.1:<port>/` with a minimal HTTP/1.0 client and returns the body.
+///
+/// # Panics
+/// When the connection fails or the answer is not `200`.
+pub fn http_get(port: u16) -> Vec<u8> {
+    let mut conn = TcpStream::connect(("127.0.0.1", port)).expect("connect to the HTTP port");
+    conn.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    conn.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let mut answer = Vec::new();
+    conn.read_to_end(&mut answer).expect("read the HTTP answer");
+    let split = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP header in {:?}", String::from_utf8_lossy(&answer)));
+    let head = String::from_utf8_lossy(&answer[..split]).into_owned();
+    assert!(
+        head.starts_with("HTTP/1.1 200"),
+        "unexpected answer: {head}"
+    );
+    answer[split + 4..].to_vec()
+}

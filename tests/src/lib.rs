@@ -24,6 +24,7 @@ mod net;
 mod process;
 mod rig;
 mod run;
+pub mod sandbox;
 mod sshd;
 mod tinyproxy;
 mod tools;
@@ -34,11 +35,11 @@ pub use fault::{Fault, FaultRelay};
 pub use files::{
     random_bytes, random_tree, sha256_file, sha256_hex, tree_digest, write_random_file,
 };
-pub use http::HttpServer;
+pub use http::{http_get, HttpServer};
 pub use net::{free_port, wait_for_port, CountingListener};
 pub use process::{processes_matching, Proc};
 pub use rig::{sandbox_id, Link, Rig};
-pub use run::{run, run_ok, shell_quote, Interactive, Outcome};
+pub use run::{run, run_ok, shell_quote, Outcome, Session};
 pub use sshd::{current_user, keygen, Sshd, SshdOptions};
 pub use tinyproxy::Tinyproxy;
-pub use tools::{bin_path, require_tool};
+pub use tools::{bin_path, clean_env, require_tool, CLIENT_ENV};

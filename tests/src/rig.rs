@@ -6,7 +6,7 @@ use std::process::Command;
 
 use crate::files::random_bytes;
 use crate::run::shell_quote;
-use crate::{bin_path, require_tool, Bridge, BridgeKind, Edge, Sshd};
+use crate::{bin_path, clean_env, require_tool, Bridge, BridgeKind, Edge, Sshd};
 
 /// How the client reaches the bridge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +49,24 @@ impl Rig {
         let sshd = Sshd::start();
         let bridge = Bridge::start(kind, sshd.port);
         Rig::around(sshd, bridge, link)
+    }
+
+    /// A private sandbox behind the edge: the edge answers 403 unless the request carries
+    /// `e2b-traffic-access-token: <token>`.
+    pub fn private(kind: BridgeKind, token: &str) -> Rig {
+        let sshd = Sshd::start();
+        let bridge = Bridge::start(kind, sshd.port);
+        let id = sandbox_id();
+        let edge = Edge::builder()
+            .route_with_token(&id, bridge.port, token)
+            .start();
+        Rig {
+            id,
+            link: Link::Wss,
+            edge: Some(edge),
+            bridge,
+            sshd,
+        }
     }
 
     /// Wraps an already started sshd and bridge (for custom options).
@@ -110,7 +128,7 @@ impl Rig {
     /// `novita-proxy <proxy_args>` with stdin/stdout as the tunnel; add HOST and flags.
     pub fn proxy(&self) -> Command {
         let mut cmd = Command::new(bin_path("novita-proxy"));
-        cmd.args(self.proxy_args());
+        clean_env(&mut cmd).args(self.proxy_args());
         cmd
     }
 

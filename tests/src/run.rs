@@ -2,6 +2,7 @@
 
 use std::io::{Read, Write};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -145,72 +146,109 @@ pub fn shell_quote(s: &str) -> String {
     }
 }
 
-/// A command running on a local pseudo-terminal (through util-linux `script`), as a person
-/// at a terminal would run it: type with [`Interactive::send`], read with
-/// [`Interactive::expect`]. The process group is killed on drop.
+/// A running command to converse with: write to its stdin, wait for text in its output,
+/// then wait for it to exit. The process group is killed on drop.
+///
+/// [`Session::pty`] runs the command on a local pseudo-terminal (through util-linux
+/// `script`), as a person at a terminal would.
 #[derive(Debug)]
-pub struct Interactive {
+pub struct Session {
     child: Child,
     stdin: Option<ChildStdin>,
     output: Buffer,
+    stderr: Buffer,
+    stdout_len: Arc<AtomicU64>,
     seen: usize,
 }
 
-impl Interactive {
-    /// Starts `argv` on a new pty.
-    pub fn start(argv: &[String]) -> Interactive {
+impl Session {
+    /// Starts `cmd` with piped stdin, stdout and stderr. stdout and stderr are both
+    /// searched by [`Session::expect`]; stderr is also kept apart ([`Session::stderr_text`]).
+    pub fn spawn(cmd: &mut Command) -> Session {
+        Session::start(cmd, true)
+    }
+
+    /// Like [`Session::spawn`], but stdout is only counted ([`Session::stdout_len`]), not
+    /// kept: for endless streams.
+    pub fn spawn_discarding_stdout(cmd: &mut Command) -> Session {
+        Session::start(cmd, false)
+    }
+
+    /// Starts `argv` on a new local pty (`script -qfec`), stdout and stderr merged.
+    pub fn pty(argv: &[String]) -> Session {
         let line = argv
             .iter()
             .map(|a| shell_quote(a))
             .collect::<Vec<_>>()
             .join(" ");
         let mut cmd = Command::new(require_tool("script"));
-        cmd.args(["-q", "-f", "-e", "-c", &line, "/dev/null"])
-            .stdin(Stdio::piped())
+        cmd.args(["-q", "-f", "-e", "-c", &line, "/dev/null"]);
+        Session::start(&mut cmd, true)
+    }
+
+    fn start(cmd: &mut Command, keep_stdout: bool) -> Session {
+        cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        own_process_group(&mut cmd);
-        let mut child = cmd.spawn().expect("start script");
+        own_process_group(cmd);
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("start {cmd:?}: {e}"));
         let stdin = child.stdin.take();
         let output: Buffer = Arc::default();
-        for pipe in [
-            child
-                .stdout
-                .take()
-                .map(|p| Box::new(p) as Box<dyn Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|p| Box::new(p) as Box<dyn Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let sink = output.clone();
+        let stderr: Buffer = Arc::default();
+        let stdout_len = Arc::new(AtomicU64::new(0));
+        if let Some(mut pipe) = child.stdout.take() {
+            let (sink, count) = (output.clone(), stdout_len.clone());
             thread::spawn(move || {
-                let mut pipe = pipe;
+                let mut chunk = vec![0u8; 65536];
+                while let Ok(n) = pipe.read(&mut chunk) {
+                    if n == 0 {
+                        break;
+                    }
+                    count.fetch_add(n as u64, Ordering::SeqCst);
+                    if keep_stdout {
+                        sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+                    }
+                }
+            });
+        }
+        if let Some(mut pipe) = child.stderr.take() {
+            let (sink, apart) = (output.clone(), stderr.clone());
+            thread::spawn(move || {
                 let mut chunk = [0u8; 4096];
                 while let Ok(n) = pipe.read(&mut chunk) {
                     if n == 0 {
                         break;
                     }
                     sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+                    apart.lock().unwrap().extend_from_slice(&chunk[..n]);
                 }
             });
         }
-        Interactive {
+        Session {
             child,
             stdin,
             output,
+            stderr,
+            stdout_len,
             seen: 0,
         }
     }
 
-    /// Types `text` (include `\n` or `\r` to press Enter).
+    /// Writes `text` to stdin (on a pty, include `\n` to press Enter).
     pub fn send(&mut self, text: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin is open");
-        stdin.write_all(text.as_bytes()).expect("write to the pty");
+        self.send_bytes(text.as_bytes());
+    }
+
+    /// Writes raw bytes to stdin.
+    pub fn send_bytes(&mut self, data: &[u8]) {
+        let stdin = self.stdin.as_mut().expect("stdin is still open");
+        stdin.write_all(data).expect("write to the session's stdin");
         stdin.flush().unwrap();
+    }
+
+    /// Closes stdin (end of input).
+    pub fn close_stdin(&mut self) {
+        self.stdin.take();
     }
 
     /// Waits until `needle` appears in the output after everything already matched.
@@ -222,9 +260,9 @@ impl Interactive {
         loop {
             {
                 let out = self.output.lock().unwrap();
-                let text = String::from_utf8_lossy(&out[self.seen.min(out.len())..]).into_owned();
-                if let Some(at) = text.find(needle) {
-                    self.seen += text[..at + needle.len()].len();
+                let rest = &out[self.seen.min(out.len())..];
+                if let Some(at) = find(rest, needle.as_bytes()) {
+                    self.seen += at + needle.len();
                     return;
                 }
             }
@@ -237,30 +275,60 @@ impl Interactive {
         }
     }
 
-    /// Everything the session printed so far.
+    /// Everything the command printed so far (stdout if kept, and stderr).
     pub fn output_text(&self) -> String {
         String::from_utf8_lossy(&self.output.lock().unwrap()).into_owned()
+    }
+
+    /// Everything the command wrote to stderr so far.
+    pub fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
+    }
+
+    /// How many bytes the command wrote to stdout so far.
+    pub fn stdout_len(&self) -> u64 {
+        self.stdout_len.load(Ordering::SeqCst)
+    }
+
+    /// The process ID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The exit status if it has exited.
+    pub fn try_wait(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
     }
 
     /// Waits for the command to exit.
     ///
     /// # Panics
-    /// When it does not exit within `limit` (a hang).
+    /// When it does not exit within `limit` (a hang), with its output.
     pub fn wait(&mut self, limit: Duration) -> ExitStatus {
-        wait_limited(&mut self.child, limit).unwrap_or_else(|| {
+        let status = wait_limited(&mut self.child, limit).unwrap_or_else(|| {
             panic!(
-                "the interactive session did not exit within {limit:?}; output:\n{}",
+                "the command did not exit within {limit:?} (a hang); output:\n{}",
                 self.output_text()
             )
-        })
+        });
+        // Let the readers catch up with what was written just before the exit.
+        thread::sleep(Duration::from_millis(50));
+        status
     }
 }
 
-impl Drop for Interactive {
+impl Drop for Session {
     fn drop(&mut self) {
         self.stdin.take();
         kill_group(self.child.id());
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tempfile::TempDir;
 
 use crate::run::shell_quote;
-use crate::{free_port, require_tool, Proc};
+use crate::{clean_env, free_port, require_tool, Proc};
 
 /// Extra settings for [`Sshd::start_with`].
 #[derive(Debug, Clone, Default)]
@@ -163,10 +163,11 @@ impl Sshd {
         args
     }
 
-    /// An `ssh` command with [`Sshd::ssh_base_args`] applied; add the host and command.
+    /// An `ssh` command with [`Sshd::ssh_base_args`] applied (and the proxy-related
+    /// environment removed, see [`crate::CLIENT_ENV`]); add the host and command.
     pub fn ssh(&self, proxy_command: &str) -> Command {
         let mut cmd = Command::new(require_tool("ssh"));
-        cmd.args(self.ssh_base_args(proxy_command));
+        clean_env(&mut cmd).args(self.ssh_base_args(proxy_command));
         cmd
     }
 

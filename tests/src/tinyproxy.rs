@@ -96,10 +96,19 @@ impl Tinyproxy {
         text
     }
 
-    /// Whether it logged a `CONNECT <target>` request (e.g. `127.0.0.1:8443` or
-    /// `8081-id.sandbox.test:443`).
+    /// The targets of every `CONNECT` request it logged (`127.0.0.1:8443`,
+    /// `8081-id.sandbox.test:443`, ...).
+    pub fn connects(&self) -> Vec<String> {
+        self.log()
+            .lines()
+            .filter_map(|l| l.split_once("): CONNECT ").map(|(_, rest)| rest))
+            .filter_map(|rest| rest.split_whitespace().next())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Whether it logged a `CONNECT <target>` request.
     pub fn saw_connect_to(&self, target: &str) -> bool {
-        let needle = format!("CONNECT {target} ");
-        self.log().lines().any(|l| l.contains(&needle))
+        self.connects().iter().any(|t| t == target)
     }
 }

@@ -1,10 +1,19 @@
-//! novita-proxy on real networks: the TLS edge, private sandboxes, HTTP proxies, dead peers,
-//! cut connections, half-close and hostile clients of `serve`.
+//! novita-proxy on real networks: the TLS edge, private sandboxes, corporate HTTP proxies,
+//! dead peers, cut connections, slow links, half-close, and hostile clients of `serve`.
 
-use std::time::Duration;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::thread;
+use std::time::{Duration, Instant};
 
-use novita_ssh_e2e::{run, BridgeKind, Edge, Link, Rig};
+use novita_ssh_e2e::{
+    bin_path, clean_env, free_port, processes_matching, random_bytes, require_tool, run,
+    shell_quote, Bridge, BridgeKind, Edge, Fault, FaultRelay, Link, Rig, Session, Sshd, Tinyproxy,
+    EDGE_DOMAIN,
+};
 
+/// A bound for commands that should take seconds: exceeding it means a hang.
 const LIMIT: Duration = Duration::from_secs(60);
 
 /// The edge fixture itself: the documented websocat client (told to use the edge's address
@@ -15,13 +24,18 @@ fn edge_routes_the_sandbox_host_to_its_bridge() {
     let edge = rig.edge.as_ref().unwrap();
     let host = Edge::host_for(rig.host(), 8081);
     let proxy = format!(
-        "websocat --binary -B 65536 -k --tls-domain {host} --ws-c-uri wss://{host}/ - \
+        "{} --binary -B 65536 -k --tls-domain {host} --ws-c-uri wss://{host}/ - \
          ws-c:ssl-connect:tcp:127.0.0.1:{}",
+        shell_quote(&require_tool("websocat").display().to_string()),
         edge.port
     );
-    let mut ssh = rig.sshd.ssh(&proxy);
-    ssh.args([rig.host(), "echo hello; exit 7"]);
-    let out = run(&mut ssh, None, LIMIT);
+    let out = run(
+        rig.sshd
+            .ssh(&proxy)
+            .args([rig.host(), "echo hello; exit 7"]),
+        None,
+        LIMIT,
+    );
     assert_eq!(out.stdout_text(), "hello\n", "stderr: {}", out.stderr);
     assert_eq!(out.code(), 7, "stderr: {}", out.stderr);
     assert!(
@@ -30,4 +44,509 @@ fn edge_routes_the_sandbox_host_to_its_bridge() {
         "edge log: {}",
         edge.access_log()
     );
+}
+
+fn ssh_echo(ssh: &mut Command, host: &str) -> novita_ssh_e2e::Outcome {
+    run(ssh.args([host, "echo through-$((1 + 1))"]), None, LIMIT)
+}
+
+fn assert_echo(out: &novita_ssh_e2e::Outcome) {
+    assert_eq!(out.code(), 0, "ssh failed: {}", out.stderr);
+    assert_eq!(out.stdout_text(), "through-2\n", "stderr: {}", out.stderr);
+}
+
+// ---------------------------------------------------------------------------------------
+// Corporate HTTP proxies (tinyproxy)
+// ---------------------------------------------------------------------------------------
+
+/// `HTTPS_PROXY` in the environment: the tunnel goes through the proxy's CONNECT.
+#[test]
+fn https_proxy_env_sends_the_tunnel_through_tinyproxy() {
+    let rig = Rig::start(BridgeKind::Serve, Link::Wss);
+    let edge_port = rig.edge.as_ref().unwrap().port;
+    let proxy = Tinyproxy::start();
+    let mut ssh = rig.ssh();
+    ssh.env("HTTPS_PROXY", proxy.url());
+    assert_echo(&ssh_echo(&mut ssh, rig.host()));
+    assert!(
+        proxy.saw_connect_to(&format!("127.0.0.1:{edge_port}")),
+        "no CONNECT in tinyproxy's log:\n{}",
+        proxy.log()
+    );
+}
+
+/// `--proxy` with Basic auth in the URL (VS Code does not pass the environment, so the
+/// proxy can be on the ProxyCommand line).
+#[test]
+fn proxy_flag_with_basic_auth_goes_through_tinyproxy() {
+    let rig = Rig::start(BridgeKind::Websocat, Link::Wss);
+    let edge_port = rig.edge.as_ref().unwrap().port;
+    let proxy = Tinyproxy::start_with_auth("alice", "s3cret-pw");
+    let url = proxy.url();
+    assert_echo(&ssh_echo(
+        &mut rig.ssh_with_proxy_args(&["--proxy", &url]),
+        rig.host(),
+    ));
+    assert!(
+        proxy.saw_connect_to(&format!("127.0.0.1:{edge_port}")),
+        "no CONNECT in tinyproxy's log:\n{}",
+        proxy.log()
+    );
+}
+
+/// A wrong proxy password: exit 8, one line naming the proxy and its 407 answer.
+#[test]
+fn wrong_proxy_password_exits_8_naming_the_proxy_and_status() {
+    let rig = Rig::start(BridgeKind::Serve, Link::Wss);
+    let proxy = Tinyproxy::start_with_auth("alice", "s3cret-pw");
+    let wrong = format!("http://alice:wrong@127.0.0.1:{}", proxy.port);
+    let out = run(
+        rig.proxy().args(["--proxy", &wrong]).arg(rig.host()),
+        Some(b""),
+        LIMIT,
+    );
+    assert_eq!(out.code(), 8, "stderr: {}", out.stderr);
+    assert!(out.stdout.is_empty());
+    assert!(
+        out.stderr.contains("407"),
+        "the status is not named: {}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(&format!("127.0.0.1:{}", proxy.port)),
+        "the proxy is not named: {}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("wrong"),
+        "the password was printed: {}",
+        out.stderr
+    );
+    assert_eq!(
+        out.stderr.trim().lines().count(),
+        1,
+        "not one line: {}",
+        out.stderr
+    );
+}
+
+/// `NO_PROXY` matching the sandbox domain bypasses `HTTPS_PROXY` (curl's rules).
+#[test]
+fn no_proxy_bypasses_https_proxy_for_the_sandbox_domain() {
+    let rig = Rig::start(BridgeKind::Serve, Link::Wss);
+    let proxy = Tinyproxy::start();
+    let mut ssh = rig.ssh();
+    ssh.env("HTTPS_PROXY", proxy.url())
+        .env("NO_PROXY", format!("localhost,.{EDGE_DOMAIN}"));
+    assert_echo(&ssh_echo(&mut ssh, rig.host()));
+    assert!(
+        proxy.connects().is_empty(),
+        "the tunnel went through the proxy despite NO_PROXY:\n{}",
+        proxy.log()
+    );
+}
+
+/// `--no-proxy` ignores the environment's proxy.
+#[test]
+fn no_proxy_flag_ignores_https_proxy() {
+    let rig = Rig::start(BridgeKind::Serve, Link::Wss);
+    let proxy = Tinyproxy::start();
+    let mut ssh = rig.ssh_with_proxy_args(&["--no-proxy"]);
+    ssh.env("HTTPS_PROXY", proxy.url());
+    assert_echo(&ssh_echo(&mut ssh, rig.host()));
+    assert!(proxy.connects().is_empty(), "log:\n{}", proxy.log());
+}
+
+// ---------------------------------------------------------------------------------------
+// Private sandboxes (traffic token)
+// ---------------------------------------------------------------------------------------
+
+/// Without the token the edge answers 403: exit 7 and a message that says to pass the token.
+/// With it (flag or environment), ssh works.
+#[test]
+fn private_sandbox_needs_the_traffic_token() {
+    let token = "tok-5f1d2a9c7e";
+    let rig = Rig::private(BridgeKind::Serve, token);
+
+    let out = run(rig.proxy().arg(rig.host()), Some(b""), LIMIT);
+    assert_eq!(out.code(), 7, "stderr: {}", out.stderr);
+    assert!(out.stdout.is_empty());
+    assert!(
+        out.stderr.contains("--traffic-token"),
+        "the message does not say to pass the token: {}",
+        out.stderr
+    );
+    assert_eq!(
+        out.stderr.trim().lines().count(),
+        1,
+        "not one line: {}",
+        out.stderr
+    );
+
+    let out = run(
+        rig.proxy()
+            .args(["--traffic-token", "not-the-token"])
+            .arg(rig.host()),
+        Some(b""),
+        LIMIT,
+    );
+    assert_eq!(out.code(), 7, "a wrong token: {}", out.stderr);
+    assert!(
+        !out.stderr.contains("not-the-token"),
+        "the token was printed: {}",
+        out.stderr
+    );
+
+    assert_echo(&ssh_echo(
+        &mut rig.ssh_with_proxy_args(&["--traffic-token", token]),
+        rig.host(),
+    ));
+    let mut ssh = rig.ssh();
+    ssh.env("NOVITA_TRAFFIC_TOKEN", token);
+    assert_echo(&ssh_echo(&mut ssh, rig.host()));
+}
+
+/// A sandbox that is still starting (the edge answers 502 until its bridge listens): with
+/// `--wait` the proxy retries and connects; without it, it fails at once with exit 6.
+#[test]
+fn wait_retries_until_a_starting_sandbox_answers() {
+    let sshd = Sshd::start();
+    let bridge_port = free_port();
+    let id = novita_ssh_e2e::sandbox_id();
+    let edge = Edge::builder().route(&id, bridge_port).start();
+    let proxy_cmd = |extra: &[&str]| {
+        let mut cmd = Command::new(bin_path("novita-proxy"));
+        clean_env(&mut cmd)
+            .args(edge.proxy_args())
+            .args(extra)
+            .arg(&id);
+        cmd
+    };
+
+    let out = run(&mut proxy_cmd(&[]), Some(b""), LIMIT);
+    assert_eq!(out.code(), 6, "no bridge yet: {}", out.stderr);
+
+    let command = proxy_cmd(&["--wait", "30"]);
+    let line = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|a| shell_quote(&a.to_string_lossy()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut ssh = sshd.ssh(&line);
+    ssh.args([id.as_str(), "echo through-$((1 + 1))"]);
+    let client = thread::spawn(move || run(&mut ssh, None, LIMIT));
+    thread::sleep(Duration::from_secs(3));
+    let _bridge = Bridge::start_on(BridgeKind::Serve, bridge_port, sshd.port, &[]);
+    assert_echo(&client.join().unwrap());
+    assert!(
+        edge.access_log().contains("\" 502"),
+        "the proxy never saw the starting sandbox's 502:\n{}",
+        edge.access_log()
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Dead peers, cut connections, slow links (FaultRelay between client and bridge)
+// ---------------------------------------------------------------------------------------
+
+/// sshd behind `serve`, and a fault relay in front of the bridge.
+struct Faulty {
+    relay: FaultRelay,
+    _bridge: Bridge,
+    sshd: Sshd,
+}
+
+impl Faulty {
+    fn start() -> Faulty {
+        let sshd = Sshd::start();
+        let bridge = Bridge::serve(sshd.port);
+        let relay = FaultRelay::start(bridge.port);
+        Faulty {
+            relay,
+            _bridge: bridge,
+            sshd,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("ws://127.0.0.1:{}/", self.relay.port)
+    }
+
+    fn proxy_command(&self, extra: &[&str]) -> String {
+        std::iter::once(bin_path("novita-proxy").display().to_string())
+            .chain(["--url".to_owned(), self.url()])
+            .chain(extra.iter().map(|s| (*s).to_owned()))
+            .map(|a| shell_quote(&a))
+            .chain(std::iter::once("%h".to_owned()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// The peer stops answering but the socket stays open: pings go unanswered and the proxy
+/// exits 9 with "connection to the sandbox was lost" within the ping timeout.
+#[test]
+fn blackholed_connection_is_detected_by_pings() {
+    let f = Faulty::start();
+    let mut proxy = Command::new(bin_path("novita-proxy"));
+    clean_env(&mut proxy)
+        .args([
+            "--url",
+            &f.url(),
+            "--ping-interval",
+            "1",
+            "--ping-timeout",
+            "3",
+        ])
+        .arg("iz3m5v8axsybc877b539s");
+    let mut session = Session::spawn(&mut proxy);
+    // sshd's banner arrives through the tunnel: it is open.
+    session.expect("SSH-2.0-", LIMIT);
+    f.relay.set(Fault::Blackhole);
+    let cut = Instant::now();
+    // 3 s of ping timeout plus one interval; 20 s is a hang detector.
+    let status = session.wait(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(9), "stderr: {}", session.stderr_text());
+    assert!(
+        session
+            .stderr_text()
+            .contains("connection to the sandbox was lost"),
+        "stderr: {}",
+        session.stderr_text()
+    );
+    assert!(
+        cut.elapsed() >= Duration::from_secs(2),
+        "exited before any ping could time out"
+    );
+
+    // The same under ssh: the session ends instead of hanging.
+    f.relay.set(Fault::Pass);
+    let mut ssh = f
+        .sshd
+        .ssh(&f.proxy_command(&["--ping-interval", "1", "--ping-timeout", "3"]));
+    ssh.args(["sandbox", "echo up; sleep 120"]);
+    let mut session = Session::spawn(&mut ssh);
+    session.expect("up", LIMIT);
+    f.relay.set(Fault::Blackhole);
+    let status = session.wait(Duration::from_secs(20));
+    assert!(!status.success());
+    assert!(
+        session
+            .stderr_text()
+            .contains("connection to the sandbox was lost"),
+        "ssh's stderr: {}",
+        session.stderr_text()
+    );
+}
+
+/// A reset in the middle of a download: ssh fails promptly and no proxy process is left.
+#[test]
+fn reset_mid_transfer_fails_ssh_promptly_without_orphans() {
+    let f = Faulty::start();
+    let command = f.proxy_command(&[]);
+    let mut ssh = f.sshd.ssh(&command);
+    ssh.args(["sandbox", "cat /dev/zero"]);
+    let mut session = Session::spawn_discarding_stdout(&mut ssh);
+    f.relay.wait_for_bytes(8 << 20, LIMIT);
+    assert!(session.try_wait().is_none(), "ssh ended before the reset");
+    f.relay.reset_all();
+    let status = session.wait(Duration::from_secs(20));
+    assert!(!status.success(), "ssh succeeded after a reset");
+    let needle = format!("127.0.0.1:{}/", f.relay.port);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = processes_matching(&needle);
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "processes still running after ssh ended: {left:?}"
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// 200 ms of delay each way (a far-away sandbox): an interactive session still works.
+#[test]
+fn interactive_session_works_with_200ms_delay_each_way() {
+    let f = Faulty::start();
+    f.relay.set(Fault::Delay(Duration::from_millis(200)));
+    let mut argv = vec![require_tool("ssh").display().to_string()];
+    argv.extend(f.sshd.ssh_base_args(&f.proxy_command(&[])));
+    argv.push("sandbox".to_owned());
+    let mut session = Session::pty(&argv);
+    session.send("echo ready-$((6 * 7))\n");
+    session.expect("ready-42", LIMIT);
+    for i in 0..3 {
+        session.send(&format!("echo line-$(({i} + 1000))\n"));
+        session.expect(&format!("line-{}", i + 1000), LIMIT);
+    }
+    session.send("exit\n");
+    let status = session.wait(LIMIT);
+    assert!(status.success(), "{status}: {}", session.output_text());
+}
+
+// ---------------------------------------------------------------------------------------
+// Half-close
+// ---------------------------------------------------------------------------------------
+
+/// stdin ends at once, the sandbox keeps sending for a while: every byte arrives.
+fn half_close_delivers_everything(kind: BridgeKind, link: Link) {
+    let rig = Rig::start(kind, link);
+    let out = run(
+        rig.ssh()
+            .args([rig.host(), "sleep 1; head -c 10M /dev/zero"]),
+        None,
+        LIMIT,
+    );
+    assert_eq!(out.code(), 0, "stderr: {}", out.stderr);
+    assert_eq!(out.stdout.len(), 10 << 20, "bytes lost after stdin EOF");
+    assert!(out.stdout.iter().all(|&b| b == 0), "bytes corrupted");
+}
+
+#[test]
+fn half_close_delivers_10mib_through_websocat_over_ws() {
+    half_close_delivers_everything(BridgeKind::Websocat, Link::Ws);
+}
+
+#[test]
+fn half_close_delivers_10mib_through_serve_over_ws() {
+    half_close_delivers_everything(BridgeKind::Serve, Link::Ws);
+}
+
+#[test]
+fn half_close_delivers_10mib_through_serve_over_wss() {
+    half_close_delivers_everything(BridgeKind::Serve, Link::Wss);
+}
+
+// ---------------------------------------------------------------------------------------
+// serve under hostile clients
+// ---------------------------------------------------------------------------------------
+
+fn connect(port: u16) -> TcpStream {
+    let conn = TcpStream::connect(("127.0.0.1", port)).expect("connect to serve");
+    conn.set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    conn
+}
+
+/// Opens a WebSocket to `port` by hand and returns the socket after the 101.
+fn handshake(port: u16) -> TcpStream {
+    let mut conn = connect(port);
+    conn.write_all(
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(
+            conn.read(&mut byte).unwrap(),
+            1,
+            "serve closed during the handshake"
+        );
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    assert!(head.starts_with("HTTP/1.1 101"), "no upgrade: {head}");
+    conn
+}
+
+/// Reads until serve closes the connection (or errors); panics if it keeps it open.
+fn assert_closed_by_serve(mut conn: TcpStream, what: &str) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match conn.read(&mut buf) {
+            Ok(0) => return got,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                panic!("serve kept the connection open after {what}")
+            }
+            Err(_) => return got,
+        }
+    }
+}
+
+/// Plain HTTP, garbage, unmasked frames, oversized frames, a client that stops reading, and
+/// a few hundred idle half-handshakes: serve keeps running, a session that was open
+/// throughout completes, and new ssh sessions work.
+#[test]
+fn serve_survives_junk_and_idle_handshake_flood() {
+    let rig = Rig::start(BridgeKind::Serve, Link::Ws);
+    let port = rig.bridge.port;
+
+    // A session open throughout.
+    let mut during = rig.ssh();
+    during.args([rig.host(), "sleep 8; echo still-alive"]);
+    let mut during = Session::spawn(&mut during);
+
+    // Plain HTTP: no upgrade.
+    let mut plain = connect(port);
+    plain
+        .write_all(b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let answer = assert_closed_by_serve(plain, "a plain HTTP request");
+    assert!(
+        !String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 101"),
+        "upgraded a plain request"
+    );
+
+    // Garbage bytes.
+    let mut garbage = connect(port);
+    garbage.write_all(&random_bytes(8192)).unwrap();
+    assert_closed_by_serve(garbage, "garbage bytes");
+
+    // An unmasked binary frame (clients must mask).
+    let mut unmasked = handshake(port);
+    unmasked
+        .write_all(&[0x82, 0x05, b'h', b'e', b'l', b'l', b'o'])
+        .unwrap();
+    assert_closed_by_serve(unmasked, "an unmasked frame");
+
+    // A frame announcing 1 TiB.
+    let mut oversized = handshake(port);
+    let mut frame = vec![0x82, 0xFF];
+    frame.extend_from_slice(&(1u64 << 40).to_be_bytes());
+    frame.extend_from_slice(&[1, 2, 3, 4]);
+    frame.extend_from_slice(&random_bytes(65536));
+    let _ = oversized.write_all(&frame);
+    assert_closed_by_serve(oversized, "an oversized frame");
+
+    // A real ssh client behind a relay that stops reading (its download backs up in serve).
+    let stuck_relay = FaultRelay::start(port);
+    let stuck_proxy = format!(
+        "{} --url ws://127.0.0.1:{}/ %h",
+        shell_quote(&bin_path("novita-proxy").display().to_string()),
+        stuck_relay.port
+    );
+    let mut stuck = rig.sshd.ssh(&stuck_proxy);
+    stuck.args([rig.host(), "cat /dev/zero"]);
+    let _stuck = Session::spawn_discarding_stdout(&mut stuck);
+    stuck_relay.wait_for_bytes(1 << 20, LIMIT);
+    stuck_relay.set(Fault::Blackhole);
+
+    // A flood of idle connections: half a handshake, or nothing at all.
+    let mut flood = Vec::new();
+    for i in 0..300 {
+        let mut conn = TcpStream::connect(("127.0.0.1", port)).expect("flood connection");
+        if i % 2 == 0 {
+            let _ = conn.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n");
+        }
+        flood.push(conn);
+    }
+
+    // New sessions work while all of that is going on.
+    assert_echo(&ssh_echo(&mut rig.ssh(), rig.host()));
+    during.expect("still-alive", LIMIT);
+    assert!(during.wait(LIMIT).success(), "{}", during.output_text());
+    drop(flood);
+    assert_echo(&ssh_echo(&mut rig.ssh(), rig.host()));
+    let mut bridge = rig.bridge;
+    assert!(bridge.is_running(), "serve died:\n{}", bridge.log());
 }
