@@ -1,0 +1,265 @@
+//! Command-line interface.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, CommandFactory as _, Parser, Subcommand, ValueEnum};
+
+use crate::exit::EXIT_CODES_HELP;
+
+/// The version shown by `--version`: the crate version and the git commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("NOVITA_SSH_COMMIT"),
+    ")"
+);
+
+/// SSH ProxyCommand over WebSocket for Novita sandboxes.
+///
+/// Connects stdin/stdout to wss://<port>-<id>.<domain>/, where a WebSocket bridge in the
+/// sandbox (websocat or `novita-proxy serve`) forwards the bytes to sshd. Use it as
+///
+///     ssh -o 'ProxyCommand=novita-proxy %h' user@<sandbox-id>
+///
+/// Only tunnel bytes are ever written to stdout. Failures print one line on stderr,
+/// "novita-proxy: <problem>: <fix>", and exit with a code from the table below.
+#[derive(Debug, Parser)]
+#[command(
+    name = "novita-proxy",
+    version = VERSION,
+    after_help = EXIT_CODES_HELP,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+)]
+pub struct Cli {
+    /// Run the WebSocket-to-TCP bridge (inside the sandbox).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The client options.
+    #[command(flatten)]
+    pub client: ClientArgs,
+
+    /// Print a man page or a shell completion script to stdout (for packaging).
+    #[arg(long, value_enum, value_name = "WHAT", hide = true)]
+    pub generate: Option<Generate>,
+}
+
+/// What `--generate` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Generate {
+    /// The man page (roff).
+    Man,
+    /// A bash completion script.
+    CompleteBash,
+    /// A zsh completion script.
+    CompleteZsh,
+    /// A fish completion script.
+    CompleteFish,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Accept WebSocket connections and bridge each one to a TCP address (run this in the sandbox).
+    ///
+    /// Does what `websocat -b --exit-on-eof ws-l:0.0.0.0:8081 tcp:127.0.0.1:22` does in the
+    /// documented template, for many connections at once:
+    ///
+    ///     novita-proxy serve --listen 0.0.0.0:8081 --to 127.0.0.1:22
+    ///
+    /// Every WebSocket upgrade (on any path) gets its own TCP connection to --to; bytes
+    /// flow both ways as binary messages; when either side ends, the other is closed
+    /// cleanly. Plain HTTP requests get 426, broken handshakes 400, and a target that
+    /// cannot be reached 502. Exits 0 on SIGTERM or SIGINT, 1 if it cannot listen,
+    /// 2 on bad arguments.
+    Serve(ServeArgs),
+}
+
+/// Options of the client (`novita-proxy HOST`).
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// The sandbox to connect to, as ssh passes it with %h: a sandbox ID
+    /// (iz3m5v8axsybc877b539s), <id>.novita, or <id>-<8 hex digits>. Anything else is
+    /// refused with exit code 2 before any network I/O. Optional only with a --url
+    /// that has no {id}.
+    #[arg(value_name = "HOST")]
+    pub host: Option<String>,
+
+    /// The sandbox domain: the URL is wss://<port>-<id>.<domain>/. The legacy domain of
+    /// the older documentation is sandbox.novita.ai.
+    #[arg(long, env = "NOVITA_DOMAIN", value_name = "DOMAIN", default_value = novita_ssh_core::DEFAULT_DOMAIN)]
+    pub domain: String,
+
+    /// The sandbox port the WebSocket bridge listens on.
+    #[arg(long, value_name = "PORT", default_value_t = novita_ssh_core::DEFAULT_PORT, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: u16,
+
+    /// The whole WebSocket URL instead of the one built from HOST, --port and --domain
+    /// (ws:// or wss://). "{id}" is replaced by the sandbox ID from HOST and "{port}" by
+    /// --port, e.g. wss://{port}-{id}.example.com/ or ws://127.0.0.1:8081/.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Open the TCP connection to HOST:PORT instead of the URL's host, while keeping the
+    /// URL's host for TLS (SNI and certificate check) and the Host header, like curl's
+    /// --connect-to. Through a proxy, this is the CONNECT destination.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub connect_to: Option<String>,
+
+    /// An extra HTTP header for the WebSocket upgrade request, as 'Name: value'.
+    /// Repeatable. Headers of the upgrade itself (Host, Upgrade, Sec-WebSocket-*) cannot
+    /// be set.
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+
+    /// The traffic access token of a private sandbox, sent as the
+    /// e2b-traffic-access-token header. Without it, a private sandbox answers 403.
+    #[arg(
+        long,
+        env = "NOVITA_TRAFFIC_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub traffic_token: Option<String>,
+
+    /// A PEM file with extra CA certificates to trust (a corporate TLS proxy, a test CA).
+    /// The OS trust store, the bundled Mozilla roots and the file named by SSL_CERT_FILE
+    /// are always trusted; verification can not be turned off.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+
+    /// Give up opening the connection (DNS, TCP, proxy, TLS and the WebSocket upgrade)
+    /// after this many seconds.
+    #[arg(long, value_name = "SECS", default_value = "15", value_parser = parse_secs)]
+    pub connect_timeout: Duration,
+
+    /// Send a WebSocket ping after this many seconds; 0 turns pings off. Pings keep idle
+    /// connections open through edges and proxies and detect a dead connection.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_secs)]
+    pub ping_interval: Duration,
+
+    /// Exit with code 9 ("connection to the sandbox was lost") when nothing, not even a
+    /// pong, arrived for this many seconds. Default: three ping intervals.
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub ping_timeout: Option<Duration>,
+
+    /// Keep retrying for up to this many seconds, with backoff, while the connection
+    /// fails before the WebSocket opens in a way that can pass: DNS failure, refused
+    /// connection, 502/503/504 while a sandbox starts. Never retries once bytes flowed.
+    #[arg(long, value_name = "SECS", default_value = "0", value_parser = parse_secs)]
+    pub wait: Duration,
+
+    /// Connect through this HTTP proxy with CONNECT: http://[user:password@]host:port or
+    /// https://... . Replaces HTTPS_PROXY/https_proxy/ALL_PROXY/all_proxy (used when this
+    /// flag is absent); NO_PROXY/no_proxy still apply, with curl's rules.
+    #[arg(long, value_name = "URL", conflicts_with = "no_proxy")]
+    pub proxy: Option<String>,
+
+    /// Connect directly, ignoring --proxy and the proxy environment variables.
+    #[arg(long)]
+    pub no_proxy: bool,
+
+    /// Log what happens to stderr (-v: connection steps; -vv: details).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Append the log to this file instead of stderr (at least -v level). The final
+    /// error line still goes to stderr too.
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+}
+
+/// Options of `novita-proxy serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to accept WebSocket connections on, e.g. 0.0.0.0:8081.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: String,
+
+    /// The TCP address each WebSocket is bridged to, e.g. 127.0.0.1:22.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub to: String,
+
+    /// Close connections that have not completed the WebSocket handshake after this many
+    /// seconds.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
+    pub handshake_timeout: Duration,
+
+    /// Give up connecting to --to after this many seconds (the client then gets 502).
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
+    pub connect_timeout: Duration,
+
+    /// At most this many connections at once (handshaking or bridging); further ones are
+    /// closed at once. Bounds memory under a flood.
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// Close a WebSocket (code 1009) that sends a message longer than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_message_size: u64,
+
+    /// Send a ping to each client after this many seconds of the interval; 0 (the
+    /// default) sends none: clients such as novita-proxy ping on their own.
+    #[arg(long, value_name = "SECS", default_value = "0", value_parser = parse_secs)]
+    pub ping_interval: Duration,
+
+    /// With --ping-interval, close a connection from which nothing arrived for this many
+    /// seconds. Default: three ping intervals.
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub ping_timeout: Option<Duration>,
+
+    /// Log one line per connection (-v) and details (-vv) to stderr.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Append the log to this file instead of stderr.
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+}
+
+/// Parses a number of seconds (`15`, `0.5`).
+pub fn parse_secs(value: &str) -> Result<Duration, String> {
+    let secs: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("{value:?} is not a number of seconds"))?;
+    if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
+        return Err(format!(
+            "{value:?} is not a number of seconds between 0 and 1e9"
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// The clap command, for man pages and completions.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_is_consistent() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn seconds() {
+        assert_eq!(parse_secs("15"), Ok(Duration::from_secs(15)));
+        assert_eq!(parse_secs("0.25"), Ok(Duration::from_millis(250)));
+        for bad in ["-1", "x", "inf", "NaN", ""] {
+            assert!(parse_secs(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn help_lists_exit_codes() {
+        let help = command().render_long_help().to_string();
+        assert!(help.contains("Exit codes:"));
+        assert!(help.contains("--traffic-token"));
+    }
+}

@@ -1,0 +1,258 @@
+//! `novita-proxy HOST`: validate everything, open the WebSocket (retrying with `--wait`
+//! where that is safe), then run the tunnel between stdin/stdout and the sandbox.
+
+use std::time::Duration;
+
+use novita_ssh_core::{
+    parse_host, sandbox_url, url_from_template, validate, SandboxId, TRAFFIC_TOKEN_HEADER,
+};
+
+use crate::cli::ClientArgs;
+use crate::connect::{self, http_proxy, tls, Target};
+use crate::exit::{Exit, Failure};
+use crate::tunnel::{End, Options, Tunnel, TunnelError};
+use crate::ws::Role;
+
+/// How long to wait, after our Close, for a peer that has gone quiet.
+const CLOSE_GRACE: Duration = Duration::from_secs(3);
+/// The read buffer for frames from the sandbox.
+const READ_BUFFER: usize = 128 * 1024;
+
+/// Checks every argument and builds the connection target. Nothing touches the network,
+/// and nothing is built from a value before it is validated.
+pub fn target(args: &ClientArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Target, Failure> {
+    let usage = |e: novita_ssh_core::ValidationError| Failure::new(Exit::Usage, e.to_string());
+    let id: Option<SandboxId> = args
+        .host
+        .as_deref()
+        .map(parse_host)
+        .transpose()
+        .map_err(usage)?;
+    let url = match (&args.url, &id) {
+        (Some(template), _) => url_from_template(template, id.as_ref(), args.port).map_err(usage)?,
+        (None, Some(id)) => sandbox_url(id, args.port, &args.domain).map_err(usage)?,
+        (None, None) => {
+            return Err(Failure::new(
+                Exit::Usage,
+                "missing HOST: pass the sandbox ID, e.g. novita-proxy iz3m5v8axsybc877b539s (ssh passes it as %h)",
+            ))
+        }
+    };
+    let connect_to = args
+        .connect_to
+        .as_deref()
+        .map(parse_connect_to)
+        .transpose()?;
+    let mut headers = Vec::new();
+    for raw in &args.headers {
+        let (name, value) = validate::header(raw).map_err(usage)?;
+        if handshake_header(&name) {
+            return Err(Failure::new(
+                Exit::Usage,
+                format!(
+                    "--header {name} cannot be set: it is part of the WebSocket upgrade; remove it"
+                ),
+            ));
+        }
+        headers.push((name, value));
+    }
+    let token = args.traffic_token.as_deref().filter(|t| !t.is_empty());
+    if let Some(token) = token {
+        headers.push((
+            TRAFFIC_TOKEN_HEADER.to_owned(),
+            validate::traffic_token(token).map_err(usage)?,
+        ));
+    }
+    let proxy = http_proxy::select(
+        &url.host,
+        url.port,
+        url.secure,
+        args.proxy.as_deref(),
+        args.no_proxy,
+        env,
+    )?;
+    let tls = if url.secure || proxy.as_ref().is_some_and(|p| p.secure) {
+        Some(tls::client_config(args.cacert.as_deref())?)
+    } else {
+        None
+    };
+    Ok(Target {
+        url,
+        connect_to,
+        proxy,
+        tls,
+        headers,
+        has_token: token.is_some(),
+        id: id.map(|i| i.to_string()),
+        port: args.port,
+    })
+}
+
+fn handshake_header(name: &str) -> bool {
+    crate::handshake::RESERVED_HEADERS
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(name))
+}
+
+/// Parses `--connect-to HOST:PORT` (IPv6 as `[::1]:PORT`).
+pub fn parse_connect_to(value: &str) -> Result<(String, u16), Failure> {
+    let bad = |why: &str| {
+        Failure::new(
+            Exit::Usage,
+            format!(
+                "invalid --connect-to {}: {why}: pass HOST:PORT, e.g. 127.0.0.1:8443",
+                novita_ssh_core::quote_for_message(value)
+            ),
+        )
+    };
+    let (host, port) = value
+        .rsplit_once(':')
+        .ok_or_else(|| bad("there is no :PORT"))?;
+    let port: u16 = port
+        .parse()
+        .ok()
+        .filter(|p| *p != 0)
+        .ok_or_else(|| bad("the port must be 1-65535"))?;
+    let host = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(v6) => v6
+            .parse::<std::net::Ipv6Addr>()
+            .map_err(|_| bad("not an IPv6 address in brackets"))?
+            .to_string(),
+        None if host.parse::<std::net::Ipv4Addr>().is_ok() => host.to_owned(),
+        None => {
+            validate::domain(host).map_err(|_| bad("the host is not a valid name or address"))?
+        }
+    };
+    Ok((host, port))
+}
+
+/// Opens the WebSocket, retrying safe failures until `wait` has passed.
+async fn open_with_retry(
+    target: &Target,
+    args: &ClientArgs,
+) -> Result<(connect::Transport, Vec<u8>), Failure> {
+    let give_up = tokio::time::Instant::now() + args.wait;
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        match connect::open(target, args.connect_timeout).await {
+            Ok(open) => return Ok(open),
+            Err(f) if f.is_retryable() && tokio::time::Instant::now() + backoff < give_up => {
+                crate::info!(
+                    "not yet ({}); retrying in {} ms",
+                    f.message,
+                    backoff.as_millis()
+                );
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+            Err(f) => return Err(f),
+        }
+    }
+}
+
+/// Runs the client to its end and returns the failure, if any.
+pub async fn run(target: Target, args: &ClientArgs) -> Result<(), Failure> {
+    crate::info!(
+        "connecting to {}{}{}",
+        target.url,
+        target
+            .connect_to
+            .as_ref()
+            .map(|(h, p)| format!(" via {h}:{p}"))
+            .unwrap_or_default(),
+        target
+            .proxy
+            .as_ref()
+            .map(|p| format!(" through proxy {} (from {})", p.display(), p.source))
+            .unwrap_or_default()
+    );
+    let (transport, leftover) = open_with_retry(&target, args).await?;
+    let (input, output) = crate::stdio::open();
+    let ping_interval = (!args.ping_interval.is_zero()).then_some(args.ping_interval);
+    let opts = Options {
+        role: Role::Client,
+        ping_interval,
+        ping_timeout: args.ping_timeout.unwrap_or(args.ping_interval * 3),
+        max_message: None,
+        close_grace: CLOSE_GRACE,
+        read_buffer: READ_BUFFER,
+    };
+    let result = Tunnel::new(transport, input, output, &leftover, opts)
+        .run()
+        .await;
+    match result {
+        Ok(end) => {
+            crate::info!("tunnel ended: {}", describe(end));
+            Ok(())
+        }
+        Err(e) => Err(lost(&e, &target)),
+    }
+}
+
+fn describe(end: End) -> String {
+    match end {
+        End::PeerClosed(code) => format!("the sandbox closed the connection (code {code:?})"),
+        End::PeerEof => "the sandbox ended the connection".to_owned(),
+        End::InputDone => "end of input".to_owned(),
+        End::OutputClosed => "stdout was closed".to_owned(),
+    }
+}
+
+fn lost(e: &TunnelError, target: &Target) -> Failure {
+    let sandbox = target
+        .id
+        .as_deref()
+        .map(|id| format!(" {id}"))
+        .unwrap_or_default();
+    match e {
+        TunnelError::PingTimeout(_) => Failure::new(
+            Exit::Lost,
+            format!(
+                "connection to the sandbox{sandbox} was lost: {e}: check your network; the sandbox may have stopped (raise --ping-timeout on slow links)"
+            ),
+        ),
+        TunnelError::Lost(io) => Failure::new(
+            Exit::Lost,
+            format!(
+                "connection to the sandbox{sandbox} was lost: {}: check your network and reconnect",
+                connect::tcp::strip_os_error(&io.to_string())
+            ),
+        ),
+        TunnelError::Protocol(p) => Failure::new(
+            Exit::Lost,
+            format!("connection to the sandbox{sandbox} was lost: the bridge sent an {p}: check the bridge in the sandbox"),
+        ),
+        TunnelError::Local(io) => Failure::new(
+            Exit::Internal,
+            format!(
+                "reading stdin or writing stdout failed: {}: run novita-proxy as an ssh ProxyCommand",
+                connect::tcp::strip_os_error(&io.to_string())
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_to_values() {
+        assert_eq!(
+            parse_connect_to("127.0.0.1:8443").ok(),
+            Some(("127.0.0.1".into(), 8443))
+        );
+        assert_eq!(parse_connect_to("[::1]:9").ok(), Some(("::1".into(), 9)));
+        assert_eq!(
+            parse_connect_to("Edge.Test:1").ok(),
+            Some(("edge.test".into(), 1))
+        );
+        for bad in ["x", "h:0", "h:99999", "a b:1", "[zz]:1", ":1", "h;rm:1"] {
+            assert_eq!(
+                parse_connect_to(bad).map_err(|f| f.exit),
+                Err(Exit::Usage),
+                "{bad}"
+            );
+        }
+    }
+}

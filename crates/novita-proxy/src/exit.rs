@@ -1,0 +1,166 @@
+//! Exit codes and the one-line failure messages behind them.
+//!
+//! Every failure the user can see is a [`Failure`]: an [`Exit`] code and one line that
+//! names the problem and the fix. `main` prints it as `novita-proxy: <problem>: <fix>`.
+
+use std::fmt;
+
+/// The process exit codes, listed in `--help` and the README. Scripts and other tools
+/// depend on these numbers: never renumber them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// The tunnel ended normally.
+    Ok = 0,
+    /// An internal error (a bug, or the operating system refused something unexpected).
+    Internal = 1,
+    /// Usage error or invalid input: a bad HOST, URL, header, domain or file.
+    Usage = 2,
+    /// The host name could not be resolved.
+    Dns = 3,
+    /// The TCP connection was refused, timed out or the host was unreachable.
+    Connect = 4,
+    /// The TLS handshake failed (for example an untrusted certificate).
+    Tls = 5,
+    /// The server answered with an HTTP status instead of upgrading to WebSocket.
+    Http = 6,
+    /// The edge answered 401/403: the sandbox is private and needs its traffic token.
+    Auth = 7,
+    /// The HTTP proxy could not be reached or refused the CONNECT.
+    Proxy = 8,
+    /// The connection was lost after the tunnel had opened.
+    Lost = 9,
+}
+
+impl Exit {
+    /// The numeric exit code.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+/// The exit code table printed at the end of `--help`.
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  the tunnel ended normally (end of input, the sandbox closed, or ssh hung up)
+  1  internal error
+  2  usage error or invalid input (HOST, --url, --header, --domain, files)
+  3  DNS resolution failed
+  4  TCP connection refused, timed out or unreachable
+  5  TLS failure (e.g. untrusted certificate: pass --cacert or set SSL_CERT_FILE)
+  6  HTTP status instead of the WebSocket upgrade (404/502/503: sandbox not found,
+     not running, or nothing listening on that port)
+  7  401/403 from the edge: private sandbox, pass --traffic-token
+  8  HTTP proxy failure (unreachable, 407 credentials, 403, 5xx)
+  9  connection lost after the tunnel opened (no pong within --ping-timeout, reset)";
+
+/// A failure with its exit code and a one-line message `"<problem>: <fix>"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The exit code.
+    pub exit: Exit,
+    /// One line: the problem, then the fix.
+    pub message: String,
+    /// For HTTP failures: the status code the server answered, used by `--wait`.
+    pub status: Option<u16>,
+}
+
+impl Failure {
+    /// A failure with `exit` and `message` (one line, problem then fix).
+    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
+        let message = one_line(&message.into());
+        Self {
+            exit,
+            message,
+            status: None,
+        }
+    }
+
+    /// A failure caused by an HTTP status.
+    pub fn http(exit: Exit, status: u16, message: impl Into<String>) -> Self {
+        Self {
+            status: Some(status),
+            ..Self::new(exit, message)
+        }
+    }
+
+    /// Whether `--wait` may retry after this failure: it happened before the WebSocket
+    /// opened and can go away by itself (DNS, refused connect, 502/503/504 while a
+    /// sandbox starts).
+    pub fn is_retryable(&self) -> bool {
+        match self.exit {
+            Exit::Dns | Exit::Connect => true,
+            Exit::Http => matches!(self.status, Some(502..=504)),
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// Collapses line breaks and control characters so a message always stays on one line.
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            if !out.ends_with(' ') {
+                out.push(' ');
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out.trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_stable() {
+        let all = [
+            (Exit::Ok, 0),
+            (Exit::Internal, 1),
+            (Exit::Usage, 2),
+            (Exit::Dns, 3),
+            (Exit::Connect, 4),
+            (Exit::Tls, 5),
+            (Exit::Http, 6),
+            (Exit::Auth, 7),
+            (Exit::Proxy, 8),
+            (Exit::Lost, 9),
+        ];
+        for (exit, code) in all {
+            assert_eq!(exit.code(), code);
+            assert!(
+                EXIT_CODES_HELP.contains(&format!("  {code}  ")),
+                "{code} not in help"
+            );
+        }
+    }
+
+    #[test]
+    fn only_pre_open_transient_failures_are_retried() {
+        assert!(Failure::new(Exit::Dns, "x").is_retryable());
+        assert!(Failure::new(Exit::Connect, "x").is_retryable());
+        assert!(Failure::http(Exit::Http, 502, "x").is_retryable());
+        assert!(Failure::http(Exit::Http, 503, "x").is_retryable());
+        assert!(!Failure::http(Exit::Http, 404, "x").is_retryable());
+        assert!(!Failure::http(Exit::Auth, 403, "x").is_retryable());
+        assert!(!Failure::new(Exit::Tls, "x").is_retryable());
+        assert!(!Failure::new(Exit::Lost, "x").is_retryable());
+        assert!(!Failure::new(Exit::Proxy, "x").is_retryable());
+    }
+
+    #[test]
+    fn messages_stay_on_one_line() {
+        let f = Failure::new(Exit::Http, "a\r\nb\tc\n");
+        assert_eq!(f.message, "a b c");
+    }
+}

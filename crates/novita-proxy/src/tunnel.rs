@@ -1,0 +1,574 @@
+//! The data path: bytes from a local input become WebSocket binary frames, and the
+//! payload of frames from the peer goes to a local output.
+//!
+//! One [`Tunnel`] drives both directions from a single task with a hand-written poll
+//! loop, so it needs no locks, no channels and no per-frame allocation:
+//! - input -> peer: one read of up to 64 KiB becomes one final binary frame (a keystroke
+//!   goes out at once; under load the reads and so the frames are large); the header is
+//!   written in front of the payload in the same buffer and a client masks in place.
+//! - peer -> output: the socket is read into a large buffer; payload is unmasked in place
+//!   and written straight from there, as it arrives (messages are never collected).
+//! - Pings are answered, and sent on an interval; silence longer than the ping timeout
+//!   ends the tunnel as lost.
+//!
+//! The client runs it between stdin/stdout and the WebSocket; `serve` between the
+//! WebSocket and a TCP connection.
+
+use std::future::{poll_fn, Future as _};
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::{Instant, Interval, MissedTickBehavior, Sleep};
+
+use crate::ws::{
+    self, close_code, opcode, Decoder, Event, FrameError, MaskKeys, Role, MAX_CONTROL_PAYLOAD,
+    MAX_HEADER,
+};
+
+/// The largest payload of one data frame we send (websocat's default buffer size).
+pub const MAX_FRAME_PAYLOAD: usize = 64 * 1024;
+
+/// How a tunnel behaves.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Client (masks frames) or server (expects masked frames).
+    pub role: Role,
+    /// Send a ping this often (`None`: never).
+    pub ping_interval: Option<Duration>,
+    /// End as lost when nothing arrives from the peer for this long (only with pings).
+    pub ping_timeout: Duration,
+    /// Refuse messages longer than this.
+    pub max_message: Option<u64>,
+    /// After our Close, how long to wait in silence for the peer to finish.
+    pub close_grace: Duration,
+    /// Size of the buffer frames are read into.
+    pub read_buffer: usize,
+}
+
+/// How a tunnel ended normally.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// The peer sent a Close frame (with this code).
+    PeerClosed(Option<u16>),
+    /// The peer's connection ended without a Close frame.
+    PeerEof,
+    /// Our input ended, we sent Close, and the peer finished or went quiet.
+    InputDone,
+    /// Our output was closed by its reader (for stdout: ssh went away).
+    OutputClosed,
+}
+
+/// How a tunnel failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TunnelError {
+    /// Nothing arrived from the peer within the ping timeout.
+    #[error("no data and no answer to pings for {} s", .0.as_secs())]
+    PingTimeout(Duration),
+    /// The WebSocket connection broke (reset, broken pipe, TLS error).
+    #[error("{0}")]
+    Lost(io::Error),
+    /// The peer sent frames that break the protocol.
+    #[error("{0}")]
+    Protocol(FrameError),
+    /// Reading the local input or writing the local output failed.
+    #[error("{0}")]
+    Local(io::Error),
+}
+
+/// Moves bytes between a WebSocket connection `S` and a local input `I` / output `O`.
+pub struct Tunnel<S, I, O> {
+    ws: S,
+    input: I,
+    output: O,
+    opts: Options,
+    masks: Option<MaskKeys>,
+
+    // input -> ws
+    up_buf: Box<[u8]>,
+    up: (usize, usize),
+    input_eof: bool,
+    ctrl_buf: [u8; MAX_HEADER + MAX_CONTROL_PAYLOAD],
+    ctrl: (usize, usize),
+    writing_data: bool,
+    pong: Option<([u8; MAX_CONTROL_PAYLOAD], usize)>,
+    ping_due: bool,
+    close_wanted: Option<u16>,
+    close_sent: bool,
+    ws_dirty: bool,
+
+    // ws -> output
+    down_buf: Box<[u8]>,
+    down: (usize, usize),
+    out: (usize, usize),
+    out_dirty: bool,
+    output_shut: bool,
+    decoder: Decoder,
+    ws_eof: bool,
+    peer_close: Option<Option<u16>>,
+    failed: Option<FrameError>,
+
+    // time
+    last_rx: Instant,
+    closing_since: Option<Instant>,
+    ping_timer: Option<Interval>,
+    watchdog: Option<Pin<Box<Sleep>>>,
+    grace: Option<Pin<Box<Sleep>>>,
+}
+
+impl<S, I, O> Tunnel<S, I, O>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    I: AsyncRead + Unpin,
+    O: AsyncWrite + Unpin,
+{
+    /// A tunnel over an open WebSocket `ws`. `leftover` holds bytes already read from
+    /// `ws` after the handshake (the start of the first frames).
+    pub fn new(ws: S, input: I, output: O, leftover: &[u8], opts: Options) -> Self {
+        let read_buffer = opts.read_buffer.max(leftover.len()).max(MAX_HEADER * 2);
+        let mut down_buf = vec![0u8; read_buffer].into_boxed_slice();
+        down_buf[..leftover.len()].copy_from_slice(leftover);
+        let now = Instant::now();
+        let ping_timer = opts.ping_interval.map(|every| {
+            let mut timer = tokio::time::interval_at(now + every, every);
+            timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            timer
+        });
+        let watchdog = opts
+            .ping_interval
+            .map(|_| Box::pin(tokio::time::sleep_until(now + opts.ping_timeout)));
+        Self {
+            ws,
+            input,
+            output,
+            masks: (opts.role == Role::Client).then(MaskKeys::new),
+            decoder: Decoder::new(opts.role, opts.max_message),
+            opts,
+            up_buf: vec![0u8; MAX_HEADER + MAX_FRAME_PAYLOAD].into_boxed_slice(),
+            up: (0, 0),
+            input_eof: false,
+            ctrl_buf: [0; MAX_HEADER + MAX_CONTROL_PAYLOAD],
+            ctrl: (0, 0),
+            writing_data: false,
+            pong: None,
+            ping_due: false,
+            close_wanted: None,
+            close_sent: false,
+            ws_dirty: false,
+            down_buf,
+            down: (0, leftover.len()),
+            out: (0, 0),
+            out_dirty: false,
+            output_shut: false,
+            ws_eof: false,
+            peer_close: None,
+            failed: None,
+            last_rx: now,
+            closing_since: None,
+            ping_timer,
+            watchdog,
+            grace: None,
+        }
+    }
+
+    /// Runs the tunnel to its end.
+    pub async fn run(mut self) -> Result<End, TunnelError> {
+        poll_fn(|cx| self.poll(cx)).await
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<End, TunnelError>> {
+        loop {
+            let mut progress = false;
+            if let Some(done) = self.poll_down(cx, &mut progress) {
+                return Poll::Ready(done);
+            }
+            if let Some(done) = self.poll_up(cx, &mut progress) {
+                return Poll::Ready(done);
+            }
+            if let Some(done) = self.finished() {
+                return Poll::Ready(done);
+            }
+            if let Some(done) = self.poll_timers(cx, &mut progress) {
+                return Poll::Ready(done);
+            }
+            if !progress {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    /// Peer -> output: write pending payload, decode, read more.
+    fn poll_down(
+        &mut self,
+        cx: &mut Context<'_>,
+        progress: &mut bool,
+    ) -> Option<Result<End, TunnelError>> {
+        loop {
+            // 1. Pending payload to the output.
+            while self.out.0 < self.out.1 {
+                match Pin::new(&mut self.output)
+                    .poll_write(cx, &self.down_buf[self.out.0..self.out.1])
+                {
+                    Poll::Ready(Ok(0)) => {
+                        return Some(self.output_gone(io::ErrorKind::WriteZero.into()))
+                    }
+                    Poll::Ready(Ok(n)) => {
+                        self.out.0 += n;
+                        self.out_dirty = true;
+                        *progress = true;
+                    }
+                    Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Poll::Ready(Err(e)) => return Some(self.output_gone(e)),
+                    Poll::Pending => return None,
+                }
+            }
+            if self.out_dirty {
+                match Pin::new(&mut self.output).poll_flush(cx) {
+                    Poll::Ready(Ok(())) => self.out_dirty = false,
+                    Poll::Ready(Err(e)) => return Some(self.output_gone(e)),
+                    Poll::Pending => return None,
+                }
+            }
+            // The server's half-close: after the client's Close, the target sees the end
+            // of its input, and what it still sends reaches the client before our Close.
+            if self.opts.role == Role::Server && self.peer_close.is_some() && !self.output_shut {
+                match Pin::new(&mut self.output).poll_shutdown(cx) {
+                    Poll::Ready(_) => {
+                        self.output_shut = true;
+                        *progress = true;
+                    }
+                    Poll::Pending => return None,
+                }
+            }
+            // 2. Decode what is buffered.
+            if self.down.0 < self.down.1 && self.peer_close.is_none() && self.failed.is_none() {
+                let base = self.down.0;
+                match self.decoder.decode(&mut self.down_buf[base..self.down.1]) {
+                    Err(e) => {
+                        crate::debug!("refusing the peer's frames: {e}");
+                        self.close_wanted = Some(e.close_code());
+                        self.failed = Some(e);
+                        self.drop_unsent_data();
+                        *progress = true;
+                        return None;
+                    }
+                    Ok((used, event)) => {
+                        self.down.0 += used;
+                        match event {
+                            Some(Event::Data(a, b)) => {
+                                self.out = (base + a, base + b);
+                                if self.output_shut {
+                                    // The local side is shut: drop late data.
+                                    self.out = (0, 0);
+                                }
+                            }
+                            Some(Event::Ping) => {
+                                let payload = self.decoder.control_payload();
+                                let mut copy = [0u8; MAX_CONTROL_PAYLOAD];
+                                copy[..payload.len()].copy_from_slice(payload);
+                                self.pong = Some((copy, payload.len()));
+                            }
+                            Some(Event::Pong) => {}
+                            Some(Event::Close(code)) => self.on_peer_close(code),
+                            None => {}
+                        }
+                        if used > 0 || event.is_some() {
+                            *progress = true;
+                            continue;
+                        }
+                    }
+                }
+            }
+            // 3. Read more from the peer.
+            if self.ws_eof || self.failed.is_some() {
+                return None;
+            }
+            if self.down.0 == self.down.1 || self.peer_close.is_some() {
+                self.down = (0, 0);
+            } else if self.down.0 > 0 {
+                // Only a partial header (under 14 bytes) can be left: move it to the front.
+                self.down_buf.copy_within(self.down.0..self.down.1, 0);
+                self.down = (0, self.down.1 - self.down.0);
+            }
+            let mut rb = ReadBuf::new(&mut self.down_buf[self.down.1..]);
+            match Pin::new(&mut self.ws).poll_read(cx, &mut rb) {
+                Poll::Ready(Ok(())) => {
+                    let n = rb.filled().len();
+                    *progress = true;
+                    if n == 0 {
+                        self.ws_eof = true;
+                        return None;
+                    }
+                    self.last_rx = Instant::now();
+                    self.down.1 += n;
+                    if self.peer_close.is_some() {
+                        // Nothing may follow a Close: ignore it.
+                        self.down = (0, 0);
+                    }
+                }
+                Poll::Ready(Err(e)) if is_eof(&e) => {
+                    self.ws_eof = true;
+                    *progress = true;
+                    return None;
+                }
+                Poll::Ready(Err(e)) => return Some(Err(TunnelError::Lost(e))),
+                Poll::Pending => return None,
+            }
+        }
+    }
+
+    /// Input -> peer: control frames first (at frame boundaries), then data, then Close.
+    fn poll_up(
+        &mut self,
+        cx: &mut Context<'_>,
+        progress: &mut bool,
+    ) -> Option<Result<End, TunnelError>> {
+        loop {
+            // Pick the next frame to write when none is in flight.
+            if self.ctrl.0 == self.ctrl.1 && !self.writing_data && !self.close_sent {
+                if let Some((payload, len)) = self.pong.take() {
+                    self.queue_control(opcode::PONG, &payload[..len]);
+                } else if self.ping_due {
+                    self.ping_due = false;
+                    let stamp = self.last_rx.elapsed().as_millis().to_be_bytes();
+                    self.queue_control(opcode::PING, &stamp[8..]);
+                } else if self.up.0 < self.up.1 {
+                    self.writing_data = true;
+                } else if let Some(code) = self.close_wanted {
+                    self.queue_control(opcode::CLOSE, &code.to_be_bytes());
+                    self.close_sent = true;
+                    self.closing_since = Some(Instant::now());
+                }
+            }
+            // Write it.
+            let (buf, range) = if self.writing_data {
+                (&self.up_buf[..], self.up)
+            } else {
+                (&self.ctrl_buf[..], self.ctrl)
+            };
+            if range.0 < range.1 {
+                match Pin::new(&mut self.ws).poll_write(cx, &buf[range.0..range.1]) {
+                    Poll::Ready(Ok(0)) => {
+                        return Some(self.ws_write_failed(io::ErrorKind::WriteZero.into()))
+                    }
+                    Poll::Ready(Ok(n)) => {
+                        *progress = true;
+                        self.ws_dirty = true;
+                        if self.writing_data {
+                            self.up.0 += n;
+                            if self.up.0 == self.up.1 {
+                                self.writing_data = false;
+                                self.up = (0, 0);
+                            }
+                        } else {
+                            self.ctrl.0 += n;
+                        }
+                        continue;
+                    }
+                    Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Poll::Ready(Err(e)) => return Some(self.ws_write_failed(e)),
+                    Poll::Pending => return None,
+                }
+            }
+            if self.ws_dirty {
+                match Pin::new(&mut self.ws).poll_flush(cx) {
+                    Poll::Ready(Ok(())) => self.ws_dirty = false,
+                    Poll::Ready(Err(e)) => return Some(self.ws_write_failed(e)),
+                    Poll::Pending => return None,
+                }
+            }
+            // Read the next chunk of input into a new data frame.
+            if self.input_eof
+                || self.close_wanted.is_some()
+                || self.close_sent
+                || self.up.0 < self.up.1
+            {
+                return None;
+            }
+            let mut rb = ReadBuf::new(&mut self.up_buf[MAX_HEADER..]);
+            match Pin::new(&mut self.input).poll_read(cx, &mut rb) {
+                Poll::Ready(Ok(())) => {
+                    *progress = true;
+                    let n = rb.filled().len();
+                    if n == 0 {
+                        self.input_eof = true;
+                        self.on_input_eof();
+                        continue;
+                    }
+                    self.frame_input(n);
+                }
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Poll::Ready(Err(e)) => match self.opts.role {
+                    Role::Client => return Some(Err(TunnelError::Local(e))),
+                    Role::Server => {
+                        crate::debug!("reading the target failed: {e}");
+                        self.input_eof = true;
+                        self.close_wanted = Some(close_code::INTERNAL);
+                        *progress = true;
+                    }
+                },
+                Poll::Pending => return None,
+            }
+        }
+    }
+
+    /// Turns `n` input bytes at `up_buf[MAX_HEADER..]` into a frame ready to write.
+    fn frame_input(&mut self, n: usize) {
+        let mask = self.masks.as_mut().map(MaskKeys::next_key);
+        let mut header = [0u8; MAX_HEADER];
+        let h = ws::encode_header(&mut header, opcode::BINARY, n, mask);
+        let start = MAX_HEADER - h;
+        self.up_buf[start..MAX_HEADER].copy_from_slice(&header[..h]);
+        if let Some(key) = mask {
+            ws::apply_mask(&mut self.up_buf[MAX_HEADER..MAX_HEADER + n], key, 0);
+        }
+        self.up = (start, MAX_HEADER + n);
+    }
+
+    fn queue_control(&mut self, op: u8, payload: &[u8]) {
+        let mask = self.masks.as_mut().map(MaskKeys::next_key);
+        let mut header = [0u8; MAX_HEADER];
+        let h = ws::encode_header(&mut header, op, payload.len(), mask);
+        self.ctrl_buf[..h].copy_from_slice(&header[..h]);
+        self.ctrl_buf[h..h + payload.len()].copy_from_slice(payload);
+        if let Some(key) = mask {
+            ws::apply_mask(&mut self.ctrl_buf[h..h + payload.len()], key, 0);
+        }
+        self.ctrl = (0, h + payload.len());
+    }
+
+    fn on_input_eof(&mut self) {
+        crate::debug!("local input ended: sending Close");
+        self.close_wanted = Some(close_code::NORMAL);
+    }
+
+    fn on_peer_close(&mut self, code: Option<u16>) {
+        crate::debug!("the peer sent Close ({code:?})");
+        self.peer_close = Some(code);
+        match self.opts.role {
+            // The client answers at once and ends.
+            Role::Client => {
+                self.drop_unsent_data();
+                if self.close_wanted.is_none() {
+                    self.close_wanted = Some(code.unwrap_or(close_code::NORMAL));
+                }
+                self.closing_since.get_or_insert_with(Instant::now);
+            }
+            // The server half-closes: the target sees the end of its input, and what it
+            // still sends goes to the client before our Close.
+            Role::Server => {}
+        }
+    }
+
+    /// Forgets a data frame that has not started to go out (one that has must finish, or
+    /// the peer would misread everything after it).
+    fn drop_unsent_data(&mut self) {
+        if !self.writing_data {
+            self.up = (0, 0);
+        }
+    }
+
+    /// Whether the tunnel is done.
+    fn finished(&mut self) -> Option<Result<End, TunnelError>> {
+        let out_idle = self.out.0 == self.out.1 && !self.out_dirty;
+        let close_flushed = self.close_sent && self.ctrl.0 == self.ctrl.1 && !self.ws_dirty;
+        if let Some(err) = &self.failed {
+            if close_flushed || self.ws_eof {
+                return Some(Err(TunnelError::Protocol(err.clone())));
+            }
+            return None;
+        }
+        if let Some(code) = self.peer_close {
+            if close_flushed || self.ws_eof {
+                return Some(Ok(End::PeerClosed(code)));
+            }
+            return None;
+        }
+        // poll_down decoded all it could: what is left is a partial frame that can never
+        // complete.
+        if self.ws_eof && out_idle {
+            return Some(Ok(End::PeerEof));
+        }
+        None
+    }
+
+    fn poll_timers(
+        &mut self,
+        cx: &mut Context<'_>,
+        progress: &mut bool,
+    ) -> Option<Result<End, TunnelError>> {
+        if let Some(timer) = &mut self.ping_timer {
+            if timer.poll_tick(cx).is_ready() && !self.close_sent {
+                self.ping_due = true;
+                *progress = true;
+            }
+        }
+        if let Some(dog) = &mut self.watchdog {
+            if dog.as_mut().poll(cx).is_ready() {
+                let deadline = self.last_rx + self.opts.ping_timeout;
+                if Instant::now() >= deadline {
+                    return Some(Err(TunnelError::PingTimeout(self.opts.ping_timeout)));
+                }
+                dog.as_mut().reset(deadline);
+                *progress = true;
+            }
+        }
+        if let Some(since) = self.closing_since {
+            // Half-close: while the peer keeps sending after our Close, keep delivering;
+            // end once it has been quiet for the grace period.
+            let deadline = since.max(self.last_rx) + self.opts.close_grace;
+            let grace = self
+                .grace
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+            if grace.as_mut().poll(cx).is_ready() {
+                let deadline =
+                    self.closing_since.unwrap_or(since).max(self.last_rx) + self.opts.close_grace;
+                if Instant::now() >= deadline {
+                    crate::debug!("the peer went quiet after Close");
+                    if let Some(err) = self.failed.take() {
+                        return Some(Err(TunnelError::Protocol(err)));
+                    }
+                    return Some(Ok(match self.peer_close {
+                        Some(code) => End::PeerClosed(code),
+                        None => End::InputDone,
+                    }));
+                }
+                grace.as_mut().reset(deadline);
+                *progress = true;
+            }
+        }
+        None
+    }
+
+    fn output_gone(&mut self, e: io::Error) -> Result<End, TunnelError> {
+        match (self.opts.role, e.kind()) {
+            (Role::Client, io::ErrorKind::BrokenPipe | io::ErrorKind::WriteZero) => {
+                Ok(End::OutputClosed)
+            }
+            (Role::Client, _) => Err(TunnelError::Local(e)),
+            (Role::Server, _) => {
+                crate::debug!("writing to the target failed: {e}");
+                Ok(End::OutputClosed)
+            }
+        }
+    }
+
+    fn ws_write_failed(&mut self, e: io::Error) -> Result<End, TunnelError> {
+        // After the peer's Close, a failed reply is normal: the peer may already be gone.
+        if let Some(code) = self.peer_close {
+            return Ok(End::PeerClosed(code));
+        }
+        if self.close_sent && is_eof(&e) {
+            return Ok(End::InputDone);
+        }
+        Err(TunnelError::Lost(e))
+    }
+}
+
+/// Whether an I/O error is an end of stream in disguise (a TLS peer that closed the
+/// TCP connection without close_notify, a reset after everything was said).
+pub fn is_eof(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::UnexpectedEof)
+}

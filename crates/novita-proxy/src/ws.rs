@@ -1,0 +1,623 @@
+//! The WebSocket wire format (RFC 6455) as this tunnel needs it: frame headers, masking,
+//! a streaming decoder that never buffers a whole message, and the handshake keys.
+//!
+//! The decoder hands out data payloads as ranges of the caller's buffer, unmasked in
+//! place, so a byte read from the socket is written to the other side without another
+//! copy and without an allocation per frame.
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use ring::rand::{SecureRandom, SystemRandom};
+
+/// The largest frame header: 2 bytes, an 8-byte length and a 4-byte mask.
+pub const MAX_HEADER: usize = 14;
+/// The largest payload of a control frame.
+pub const MAX_CONTROL_PAYLOAD: usize = 125;
+
+/// Frame opcodes.
+pub mod opcode {
+    /// Continuation of a fragmented message.
+    pub const CONTINUATION: u8 = 0x0;
+    /// A text message.
+    pub const TEXT: u8 = 0x1;
+    /// A binary message.
+    pub const BINARY: u8 = 0x2;
+    /// Close.
+    pub const CLOSE: u8 = 0x8;
+    /// Ping.
+    pub const PING: u8 = 0x9;
+    /// Pong.
+    pub const PONG: u8 = 0xA;
+}
+
+/// Close status codes used here.
+pub mod close_code {
+    /// Normal closure.
+    pub const NORMAL: u16 = 1000;
+    /// Protocol error.
+    pub const PROTOCOL: u16 = 1002;
+    /// Message too big.
+    pub const TOO_BIG: u16 = 1009;
+    /// Unexpected condition (the other end of the bridge failed).
+    pub const INTERNAL: u16 = 1011;
+}
+
+/// Which side of the connection we are: clients mask what they send and expect unmasked
+/// frames; servers the reverse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The connecting side (`novita-proxy HOST`).
+    Client,
+    /// The accepting side (`novita-proxy serve`).
+    Server,
+}
+
+/// Writes a final (FIN) frame header for `len` payload bytes into `out` and returns its
+/// length. With `mask`, the mask bit and key are included (the caller masks the payload).
+pub fn encode_header(
+    out: &mut [u8; MAX_HEADER],
+    opcode: u8,
+    len: usize,
+    mask: Option<[u8; 4]>,
+) -> usize {
+    out[0] = 0x80 | (opcode & 0x0F);
+    let mask_bit = if mask.is_some() { 0x80 } else { 0 };
+    let mut n = if len < 126 {
+        out[1] = mask_bit | len as u8;
+        2
+    } else if let Ok(short) = u16::try_from(len) {
+        out[1] = mask_bit | 126;
+        out[2..4].copy_from_slice(&short.to_be_bytes());
+        4
+    } else {
+        out[1] = mask_bit | 127;
+        out[2..10].copy_from_slice(&(len as u64).to_be_bytes());
+        10
+    };
+    if let Some(key) = mask {
+        out[n..n + 4].copy_from_slice(&key);
+        n += 4;
+    }
+    n
+}
+
+/// XORs `data` with `key`, as if `data` started `offset` bytes into the payload.
+pub fn apply_mask(data: &mut [u8], key: [u8; 4], offset: usize) {
+    let mut key = key;
+    key.rotate_left(offset % 4);
+    let wide = u64::from_ne_bytes([
+        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
+    ]);
+    let mut chunks = data.chunks_exact_mut(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        chunk.copy_from_slice(&(u64::from_ne_bytes(word) ^ wide).to_ne_bytes());
+    }
+    for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
+        *b ^= key[i % 4];
+    }
+}
+
+/// Masking keys from the operating system's random source, fetched in batches so that a
+/// frame costs no system call.
+pub struct MaskKeys {
+    rng: SystemRandom,
+    batch: [u8; 1024],
+    used: usize,
+}
+
+impl MaskKeys {
+    /// A new key source (the first batch is fetched on first use).
+    pub fn new() -> Self {
+        Self {
+            rng: SystemRandom::new(),
+            batch: [0; 1024],
+            used: 1024,
+        }
+    }
+
+    /// The next masking key.
+    pub fn next_key(&mut self) -> [u8; 4] {
+        if self.used + 4 > self.batch.len() {
+            if self.rng.fill(&mut self.batch).is_err() {
+                // No OS randomness: keys only need to be unpredictable to web pages,
+                // which do not exist here. Derive something rather than fail the tunnel.
+                let seed = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos())
+                    .unwrap_or_default();
+                for (i, b) in self.batch.iter_mut().enumerate() {
+                    *b = (seed.rotate_left(i as u32 % 128) as u8) ^ (i as u8).wrapping_mul(151);
+                }
+            }
+            self.used = 0;
+        }
+        let mut key = [0; 4];
+        key.copy_from_slice(&self.batch[self.used..self.used + 4]);
+        self.used += 4;
+        key
+    }
+}
+
+impl Default for MaskKeys {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A fresh `Sec-WebSocket-Key` (16 random bytes, base64).
+pub fn generate_key() -> String {
+    let mut raw = [0u8; 16];
+    if SystemRandom::new().fill(&mut raw).is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        raw = nanos.to_le_bytes();
+    }
+    BASE64.encode(raw)
+}
+
+/// The `Sec-WebSocket-Accept` value for a `Sec-WebSocket-Key`.
+pub fn accept_key(key: &str) -> String {
+    const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY);
+    ctx.update(key.trim().as_bytes());
+    ctx.update(GUID.as_bytes());
+    BASE64.encode(ctx.finish().as_ref())
+}
+
+/// Why the peer's frames were refused; each maps to a close code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    /// Reserved bits set, an unknown opcode, a bad control frame or bad fragmentation.
+    #[error("invalid WebSocket frame: {0}")]
+    Protocol(&'static str),
+    /// A message larger than the configured maximum.
+    #[error("WebSocket message larger than the maximum of {0} bytes")]
+    TooBig(u64),
+}
+
+impl FrameError {
+    /// The close code to send for this error.
+    pub fn close_code(&self) -> u16 {
+        match self {
+            Self::Protocol(_) => close_code::PROTOCOL,
+            Self::TooBig(_) => close_code::TOO_BIG,
+        }
+    }
+}
+
+/// A parsed frame header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    /// The FIN bit.
+    pub fin: bool,
+    /// The opcode.
+    pub opcode: u8,
+    /// The masking key, if the frame is masked.
+    pub mask: Option<[u8; 4]>,
+    /// The payload length.
+    pub len: u64,
+    /// How many bytes the header took.
+    pub header_len: usize,
+}
+
+/// Parses a frame header from the start of `buf`; `Ok(None)` if more bytes are needed.
+pub fn parse_header(buf: &[u8]) -> Result<Option<Header>, FrameError> {
+    if buf.len() < 2 {
+        return Ok(None);
+    }
+    let (b0, b1) = (buf[0], buf[1]);
+    if b0 & 0x70 != 0 {
+        return Err(FrameError::Protocol(
+            "reserved bits set (no extension was negotiated)",
+        ));
+    }
+    let fin = b0 & 0x80 != 0;
+    let opcode = b0 & 0x0F;
+    let masked = b1 & 0x80 != 0;
+    let mut n = 2;
+    let len = match b1 & 0x7F {
+        126 => {
+            let Some(b) = buf.get(2..4) else {
+                return Ok(None);
+            };
+            n = 4;
+            u64::from(u16::from_be_bytes([b[0], b[1]]))
+        }
+        127 => {
+            let Some(b) = buf.get(2..10) else {
+                return Ok(None);
+            };
+            n = 10;
+            let mut be = [0u8; 8];
+            be.copy_from_slice(b);
+            let len = u64::from_be_bytes(be);
+            if len >> 63 != 0 {
+                return Err(FrameError::Protocol("payload length with the top bit set"));
+            }
+            len
+        }
+        short => u64::from(short),
+    };
+    let mask = if masked {
+        let Some(b) = buf.get(n..n + 4) else {
+            return Ok(None);
+        };
+        n += 4;
+        Some([b[0], b[1], b[2], b[3]])
+    } else {
+        None
+    };
+    match opcode {
+        opcode::CONTINUATION | opcode::TEXT | opcode::BINARY => {}
+        opcode::CLOSE | opcode::PING | opcode::PONG => {
+            if !fin {
+                return Err(FrameError::Protocol("fragmented control frame"));
+            }
+            if len > MAX_CONTROL_PAYLOAD as u64 {
+                return Err(FrameError::Protocol("control frame longer than 125 bytes"));
+            }
+        }
+        _ => return Err(FrameError::Protocol("unknown opcode")),
+    }
+    Ok(Some(Header {
+        fin,
+        opcode,
+        mask,
+        len,
+        header_len: n,
+    }))
+}
+
+/// What the decoder found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// Message payload bytes at this range of the buffer passed in (already unmasked).
+    Data(usize, usize),
+    /// A ping; its payload is [`Decoder::control_payload`].
+    Ping,
+    /// A pong.
+    Pong,
+    /// A close frame with its status code, if any.
+    Close(Option<u16>),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum State {
+    Header,
+    Data {
+        remaining: u64,
+        mask: Option<[u8; 4]>,
+        offset: usize,
+        fin: bool,
+    },
+    Control {
+        opcode: u8,
+        remaining: usize,
+        mask: Option<[u8; 4]>,
+        offset: usize,
+    },
+}
+
+/// A streaming frame decoder: feed it bytes, get data ranges and control events.
+pub struct Decoder {
+    role: Role,
+    max_message: Option<u64>,
+    state: State,
+    in_message: bool,
+    message_len: u64,
+    control: [u8; MAX_CONTROL_PAYLOAD],
+    control_len: usize,
+}
+
+impl Decoder {
+    /// A decoder for `role`; with `max_message`, longer messages are refused.
+    pub fn new(role: Role, max_message: Option<u64>) -> Self {
+        Self {
+            role,
+            max_message,
+            state: State::Header,
+            in_message: false,
+            message_len: 0,
+            control: [0; MAX_CONTROL_PAYLOAD],
+            control_len: 0,
+        }
+    }
+
+    /// The payload of the last ping or close frame.
+    pub fn control_payload(&self) -> &[u8] {
+        &self.control[..self.control_len]
+    }
+
+    /// Decodes from the start of `buf`, unmasking payload in place. Returns how many bytes
+    /// were consumed and what was found; `(0, None)` means more bytes are needed.
+    pub fn decode(&mut self, buf: &mut [u8]) -> Result<(usize, Option<Event>), FrameError> {
+        match self.state {
+            State::Header => {
+                let Some(h) = parse_header(buf)? else {
+                    return Ok((0, None));
+                };
+                match (self.role, h.mask) {
+                    (Role::Server, None) => {
+                        return Err(FrameError::Protocol("unmasked frame from a client"))
+                    }
+                    // A masked frame from a server breaks the RFC, but it is harmless
+                    // to unmask it: be lenient with what we accept.
+                    (Role::Client, _) | (Role::Server, Some(_)) => {}
+                }
+                if h.opcode >= opcode::CLOSE {
+                    self.control_len = 0;
+                    self.state = State::Control {
+                        opcode: h.opcode,
+                        remaining: h.len as usize,
+                        mask: h.mask,
+                        offset: 0,
+                    };
+                    if h.len == 0 {
+                        return Ok((h.header_len, Some(self.finish_control(h.opcode))));
+                    }
+                    return Ok((h.header_len, None));
+                }
+                match (h.opcode, self.in_message) {
+                    (opcode::CONTINUATION, false) => {
+                        return Err(FrameError::Protocol("continuation frame without a message"))
+                    }
+                    (opcode::TEXT | opcode::BINARY, true) => {
+                        return Err(FrameError::Protocol("new message inside a fragmented one"))
+                    }
+                    (opcode::TEXT | opcode::BINARY, false) => self.message_len = 0,
+                    _ => {}
+                }
+                self.message_len = self.message_len.saturating_add(h.len);
+                if let Some(max) = self.max_message {
+                    if self.message_len > max {
+                        return Err(FrameError::TooBig(max));
+                    }
+                }
+                self.in_message = !h.fin;
+                self.state = if h.len == 0 {
+                    State::Header
+                } else {
+                    State::Data {
+                        remaining: h.len,
+                        mask: h.mask,
+                        offset: 0,
+                        fin: h.fin,
+                    }
+                };
+                Ok((h.header_len, None))
+            }
+            State::Data {
+                remaining,
+                mask,
+                offset,
+                fin,
+            } => {
+                let n = usize::try_from(remaining)
+                    .unwrap_or(usize::MAX)
+                    .min(buf.len());
+                if n == 0 {
+                    return Ok((0, None));
+                }
+                if let Some(key) = mask {
+                    apply_mask(&mut buf[..n], key, offset);
+                }
+                let remaining = remaining - n as u64;
+                self.state = if remaining == 0 {
+                    self.in_message = !fin;
+                    State::Header
+                } else {
+                    State::Data {
+                        remaining,
+                        mask,
+                        offset: offset.wrapping_add(n),
+                        fin,
+                    }
+                };
+                Ok((n, Some(Event::Data(0, n))))
+            }
+            State::Control {
+                opcode,
+                remaining,
+                mask,
+                offset,
+            } => {
+                let n = remaining.min(buf.len());
+                if n == 0 {
+                    return Ok((0, None));
+                }
+                let start = self.control_len;
+                self.control[start..start + n].copy_from_slice(&buf[..n]);
+                if let Some(key) = mask {
+                    apply_mask(&mut self.control[start..start + n], key, offset);
+                }
+                self.control_len += n;
+                if remaining == n {
+                    return Ok((n, Some(self.finish_control(opcode))));
+                }
+                self.state = State::Control {
+                    opcode,
+                    remaining: remaining - n,
+                    mask,
+                    offset: offset + n,
+                };
+                Ok((n, None))
+            }
+        }
+    }
+
+    fn finish_control(&mut self, opcode: u8) -> Event {
+        self.state = State::Header;
+        match opcode {
+            opcode::PING => Event::Ping,
+            opcode::PONG => Event::Pong,
+            _ => {
+                let p = self.control_payload();
+                let code = (p.len() >= 2).then(|| u16::from_be_bytes([p[0], p[1]]));
+                Event::Close(code)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(opcode: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
+        let mut h = [0u8; MAX_HEADER];
+        let n = encode_header(&mut h, opcode, payload.len(), mask);
+        let mut out = h[..n].to_vec();
+        let mut body = payload.to_vec();
+        if let Some(k) = mask {
+            apply_mask(&mut body, k, 0);
+        }
+        out.extend_from_slice(&body);
+        out
+    }
+
+    /// Decodes everything, feeding the input in pieces of `step` bytes.
+    fn decode_all(
+        role: Role,
+        input: &[u8],
+        step: usize,
+    ) -> Result<(Vec<u8>, Vec<Event>), FrameError> {
+        let mut dec = Decoder::new(role, Some(1 << 20));
+        let mut pending: Vec<u8> = Vec::new();
+        let (mut data, mut events) = (Vec::new(), Vec::new());
+        for piece in input.chunks(step.max(1)) {
+            pending.extend_from_slice(piece);
+            loop {
+                let (used, ev) = dec.decode(&mut pending)?;
+                match ev {
+                    Some(Event::Data(a, b)) => data.extend_from_slice(&pending[a..b]),
+                    Some(other) => events.push(other),
+                    None => {}
+                }
+                pending.drain(..used);
+                if used == 0 {
+                    break;
+                }
+            }
+        }
+        Ok((data, events))
+    }
+
+    #[test]
+    fn header_lengths() {
+        let mut h = [0u8; MAX_HEADER];
+        assert_eq!(encode_header(&mut h, opcode::BINARY, 125, None), 2);
+        assert_eq!(encode_header(&mut h, opcode::BINARY, 126, None), 4);
+        assert_eq!(
+            encode_header(&mut h, opcode::BINARY, 65535, Some([1, 2, 3, 4])),
+            8
+        );
+        assert_eq!(
+            encode_header(&mut h, opcode::BINARY, 65536, Some([1, 2, 3, 4])),
+            14
+        );
+        let parsed = parse_header(&h).expect("valid").expect("complete");
+        assert_eq!(parsed.len, 65536);
+        assert_eq!(parsed.mask, Some([1, 2, 3, 4]));
+        assert_eq!(parsed.header_len, 14);
+    }
+
+    #[test]
+    fn masking_is_an_involution_at_any_offset() {
+        let original: Vec<u8> = (0..1000u32).map(|i| (i * 7) as u8).collect();
+        let key = [0x12, 0x34, 0x56, 0x78];
+        let mut whole = original.clone();
+        apply_mask(&mut whole, key, 0);
+        // Masking in two pieces at an odd split gives the same bytes.
+        let mut split = original.clone();
+        let (a, b) = split.split_at_mut(13);
+        apply_mask(a, key, 0);
+        apply_mask(b, key, 13);
+        assert_eq!(whole, split);
+        for (i, (m, o)) in whole.iter().zip(&original).enumerate() {
+            assert_eq!(*m, o ^ key[i % 4]);
+        }
+        apply_mask(&mut whole, key, 0);
+        assert_eq!(whole, original);
+    }
+
+    #[test]
+    fn streams_masked_messages_in_any_split() {
+        let payload: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
+        let mut input = frame(opcode::BINARY, &payload, Some([9, 8, 7, 6]));
+        input.extend(frame(opcode::PING, b"hi", Some([1, 1, 1, 1])));
+        input.extend(frame(opcode::TEXT, b"text", Some([0, 0, 0, 1])));
+        input.extend(frame(
+            opcode::CLOSE,
+            &1000u16.to_be_bytes(),
+            Some([5, 5, 5, 5]),
+        ));
+        for step in [1, 3, 7, 100, 65536, input.len()] {
+            let (data, events) = decode_all(Role::Server, &input, step).expect("valid");
+            assert_eq!(data.len(), payload.len() + 4, "step {step}");
+            assert_eq!(&data[..payload.len()], &payload[..]);
+            assert_eq!(&data[payload.len()..], b"text");
+            assert_eq!(events, vec![Event::Ping, Event::Close(Some(1000))]);
+        }
+    }
+
+    #[test]
+    fn fragmented_messages_with_interleaved_ping() {
+        let mut input = Vec::new();
+        let mut h = [0u8; MAX_HEADER];
+        let n = encode_header(&mut h, opcode::BINARY, 3, None);
+        h[0] &= 0x7F; // not final
+        input.extend_from_slice(&h[..n]);
+        input.extend_from_slice(b"abc");
+        input.extend(frame(opcode::PING, b"", None));
+        input.extend(frame(opcode::CONTINUATION, b"def", None));
+        let (data, events) = decode_all(Role::Client, &input, 2).expect("valid");
+        assert_eq!(data, b"abcdef");
+        assert_eq!(events, vec![Event::Ping]);
+    }
+
+    #[test]
+    fn refuses_bad_frames() {
+        let unmasked = frame(opcode::BINARY, b"x", None);
+        assert!(matches!(
+            decode_all(Role::Server, &unmasked, 64),
+            Err(FrameError::Protocol(_))
+        ));
+        assert!(decode_all(Role::Client, &unmasked, 64).is_ok());
+        for bad in [
+            vec![0xC2, 0x00],             // RSV1
+            vec![0x83, 0x00],             // opcode 3
+            vec![0x09, 0x00],             // fragmented ping
+            vec![0x89, 0x7E, 0x00, 0x7E], // 126-byte ping
+            vec![0x80, 0x00],             // continuation without a message
+            vec![0x82, 0x7F, 0x80, 0, 0, 0, 0, 0, 0, 0],
+        ] {
+            assert!(decode_all(Role::Client, &bad, 64).is_err(), "{bad:?}");
+        }
+        let big = frame(opcode::BINARY, &vec![0; (1 << 20) + 1], None);
+        assert_eq!(
+            decode_all(Role::Client, &big, 1 << 16),
+            Err(FrameError::TooBig(1 << 20))
+        );
+    }
+
+    #[test]
+    fn accept_key_matches_the_rfc_example() {
+        assert_eq!(
+            accept_key("dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+        assert_eq!(generate_key().len(), 24);
+    }
+
+    #[test]
+    fn mask_keys_vary() {
+        let mut keys = MaskKeys::new();
+        let first: Vec<[u8; 4]> = (0..600).map(|_| keys.next_key()).collect();
+        let distinct: std::collections::HashSet<_> = first.iter().collect();
+        assert!(distinct.len() > 500);
+    }
+}

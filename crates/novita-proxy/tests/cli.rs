@@ -1,0 +1,362 @@
+//! The novita-proxy binary from the outside: argument validation, help, version, and the
+//! exit codes of connection failures, against small local servers.
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Output, Stdio};
+use std::thread;
+use std::time::Duration;
+
+fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_novita-proxy"));
+    for var in [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+        "NOVITA_DOMAIN",
+        "NOVITA_TRAFFIC_TOKEN",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run novita-proxy")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Asserts exit `code`, exactly one stderr line starting with "novita-proxy: ", and
+/// nothing on stdout.
+fn assert_failure(out: &Output, code: i32, needle: &str) {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(code), "stderr: {err}");
+    assert!(
+        out.stdout.is_empty(),
+        "stdout must stay empty, got {:?}",
+        out.stdout
+    );
+    assert_eq!(err.lines().count(), 1, "one line expected: {err:?}");
+    assert!(err.starts_with("novita-proxy: "), "{err}");
+    assert!(err.contains(needle), "{needle:?} not in {err}");
+}
+
+/// A listener that must never see a connection.
+struct Untouched(TcpListener);
+
+impl Untouched {
+    fn new() -> Self {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.set_nonblocking(true).expect("nonblocking");
+        Self(l)
+    }
+    fn addr(&self) -> String {
+        self.0.local_addr().expect("addr").to_string()
+    }
+    fn assert_untouched(&self) {
+        assert!(self.0.accept().is_err(), "a connection was made");
+    }
+}
+
+#[test]
+fn bad_hosts_exit_2_before_any_network_io() {
+    let long = "a".repeat(300);
+    let listener = Untouched::new();
+    let addr = listener.addr();
+    for bad in [
+        "a b",
+        "x;rm -rf ~",
+        "../x",
+        "",
+        long.as_str(),
+        "%h",
+        "ñandú",
+        "a\nb",
+        "-rf",
+        "a.b.novita",
+    ] {
+        for extra in [
+            vec!["--connect-to", addr.as_str()],
+            vec!["--url", "ws://{id}.example.test/"],
+        ] {
+            let mut args = extra.clone();
+            args.extend(["-vv", "--", bad]);
+            let out = run(&args);
+            assert_failure(&out, 2, "sandbox ID");
+        }
+    }
+    listener.assert_untouched();
+}
+
+#[test]
+fn other_bad_input_exits_2() {
+    let listener = Untouched::new();
+    let addr = listener.addr();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--domain", "evil.com/x", "abc"], "domain"),
+        (&["--url", "http://x/", "abc"], "URL"),
+        (&["--header", "X-A: b\r\nEvil: 1", "abc"], "header"),
+        (&["--header", "Host: other", "abc"], "cannot be set"),
+        (&["--traffic-token", "a b", "abc"], "token"),
+        (&["--connect-to", "nope", "abc"], "--connect-to"),
+        (&["--proxy", "socks5://h:1", "abc"], "proxy"),
+        (&["--cacert", "/nonexistent/ca.pem", "abc"], "--cacert"),
+        (&[], "missing HOST"),
+    ];
+    for (args, needle) in cases {
+        let mut all = vec!["--connect-to", addr.as_str()];
+        if args.first() == Some(&"--connect-to") {
+            all.clear();
+        }
+        all.extend_from_slice(args);
+        let out = run(&all);
+        assert_failure(&out, 2, needle);
+    }
+    listener.assert_untouched();
+}
+
+#[test]
+fn help_lists_the_exit_codes_and_every_flag() {
+    let out = run(&["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("Exit codes:"), "{help}");
+    for code in 0..=9 {
+        assert!(
+            help.contains(&format!("\n  {code}  ")),
+            "exit code {code} missing: {help}"
+        );
+    }
+    for flag in [
+        "--domain",
+        "--port",
+        "--url",
+        "--connect-to",
+        "--header",
+        "--traffic-token",
+        "--cacert",
+        "--connect-timeout",
+        "--ping-interval",
+        "--ping-timeout",
+        "--wait",
+        "--proxy",
+        "--no-proxy",
+        "--verbose",
+        "--log-file",
+        "serve",
+    ] {
+        assert!(help.contains(flag), "{flag} missing");
+    }
+    let serve = run(&["serve", "--help"]);
+    let serve = String::from_utf8_lossy(&serve.stdout);
+    for flag in [
+        "--listen",
+        "--to",
+        "--handshake-timeout",
+        "--max-connections",
+        "--max-message-size",
+    ] {
+        assert!(serve.contains(flag), "{flag} missing from serve --help");
+    }
+}
+
+#[test]
+fn version_names_the_commit() {
+    let out = run(&["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let rest = text.strip_prefix("novita-proxy ").expect("name");
+    let (version, commit) = rest.split_once(" (").expect("commit in parentheses");
+    assert_eq!(version, env!("CARGO_PKG_VERSION"));
+    let commit = commit.strip_suffix(')').expect(")");
+    assert!(
+        commit == "unknown" || commit.chars().all(|c| c.is_ascii_hexdigit()),
+        "{text}"
+    );
+    let in_git = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if in_git && std::env::var_os("NOVITA_SSH_COMMIT").is_none() {
+        assert_ne!(
+            commit, "unknown",
+            "built inside git: the commit must be known"
+        );
+    }
+}
+
+#[test]
+fn dns_failure_exits_3() {
+    let out = run(&[
+        "--domain",
+        "no-such-host.invalid",
+        "--connect-timeout",
+        "10",
+        "abc",
+    ]);
+    assert_failure(&out, 3, "cannot resolve 8081-abc.no-such-host.invalid");
+}
+
+#[test]
+fn refused_connection_exits_4() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let url = format!("ws://127.0.0.1:{port}/");
+    let out = run(&["--url", &url]);
+    assert_failure(&out, 4, "connection refused");
+}
+
+/// Serves one HTTP answer with `status` to every request, and records the requests.
+fn http_responder(status: &'static str) -> (String, thread::JoinHandle<Vec<String>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let handle = thread::spawn(move || {
+        let (stream, _) = listener.accept().expect("accept");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+        let mut head = Vec::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                break;
+            }
+            head.push(line.trim_end().to_owned());
+        }
+        let mut stream: TcpStream = stream;
+        let _ = write!(
+            stream,
+            "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        head
+    });
+    (addr, handle)
+}
+
+#[test]
+fn http_statuses_exit_6_or_7() {
+    for (status, code, needle) in [
+        ("404 Not Found", 6, "was not found"),
+        ("502 Bad Gateway", 6, "not running"),
+        ("503 Service Unavailable", 6, "not running"),
+        ("403 Forbidden", 7, "--traffic-token"),
+    ] {
+        let (addr, server) = http_responder(status);
+        let url = format!("ws://{addr}/{{id}}");
+        let out = run(&[
+            "--url",
+            &url,
+            "--header",
+            "X-Team: infra",
+            "iz3m5v8axsybc877b539s.novita",
+        ]);
+        assert_failure(&out, code, needle);
+        assert!(
+            stderr(&out).contains("iz3m5v8axsybc877b539s"),
+            "{}",
+            stderr(&out)
+        );
+        let head = server.join().expect("server");
+        assert_eq!(head[0], "GET /iz3m5v8axsybc877b539s HTTP/1.1");
+        assert!(head.iter().any(|h| h == "X-Team: infra"), "{head:?}");
+        assert!(
+            head.iter()
+                .any(|h| h.eq_ignore_ascii_case("upgrade: websocket")),
+            "{head:?}"
+        );
+    }
+}
+
+#[test]
+fn the_traffic_token_is_sent_and_a_refusal_says_so() {
+    let (addr, server) = http_responder("403 Forbidden");
+    let url = format!("ws://{addr}/");
+    let out = bin()
+        .args(["--url", &url, "abc"])
+        .env("NOVITA_TRAFFIC_TOKEN", "tok-123")
+        .output()
+        .expect("run");
+    assert_failure(&out, 7, "token was refused");
+    assert!(
+        !stderr(&out).contains("tok-123"),
+        "the token must not be printed"
+    );
+    let head = server.join().expect("server");
+    assert!(
+        head.iter()
+            .any(|h| h == "e2b-traffic-access-token: tok-123"),
+        "{head:?}"
+    );
+}
+
+#[test]
+fn a_proxy_that_refuses_exits_8_and_names_itself() {
+    let (addr, server) = http_responder("407 Proxy Authentication Required");
+    let proxy = format!("http://alice:s3cret@{addr}");
+    let out = bin()
+        .args(["--domain", "sandbox.test", "abc"])
+        .env("HTTPS_PROXY", &proxy)
+        .output()
+        .expect("run");
+    assert_failure(&out, 8, &format!("http://{addr}"));
+    let err = stderr(&out);
+    assert!(err.contains("407") && err.contains("HTTPS_PROXY"), "{err}");
+    assert!(
+        !err.contains("s3cret"),
+        "the password must not be printed: {err}"
+    );
+    let head = server.join().expect("server");
+    assert_eq!(head[0], "CONNECT 8081-abc.sandbox.test:443 HTTP/1.1");
+    assert!(
+        head.iter()
+            .any(|h| h == "Proxy-Authorization: Basic YWxpY2U6czNjcmV0"),
+        "{head:?}"
+    );
+}
+
+#[test]
+fn serve_refuses_plain_http_and_keeps_running() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = bin()
+        .args(["serve", "--listen", &listen, "--to", "127.0.0.1:9"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn serve");
+    let mut answer = String::new();
+    for _ in 0..100 {
+        if let Ok(mut s) = TcpStream::connect(&listen) {
+            s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                .expect("write");
+            s.set_read_timeout(Some(Duration::from_secs(5)))
+                .expect("timeout");
+            let _ = BufReader::new(s).read_line(&mut answer);
+            break;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert!(answer.starts_with("HTTP/1.1 426"), "{answer:?}");
+    assert!(
+        child.try_wait().expect("wait").is_none(),
+        "serve must keep running"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
