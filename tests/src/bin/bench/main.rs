@@ -1,0 +1,532 @@
+//! The benchmark of the tunnel: the same fixtures as the end-to-end suite (real sshd, websocat,
+//! nginx, socat), six client/server paths side by side, interleaved repetitions, medians, and
+//! every run kept. Prints a Markdown report and, with `--out`, writes it into BENCHMARKS.md
+//! between markers (the text around them is kept).
+//!
+//! ```sh
+//! cargo run --release -p novita-ssh-e2e --bin bench -- [--quick] [--runs N] [--out BENCHMARKS.md]
+//! ```
+//!
+//! Linux only (it reads `/proc`). Not part of the test suite: it measures, it asserts nothing.
+
+// The report goes to stdout; progress goes to stderr.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod lab;
+mod machine;
+mod measure;
+mod report;
+mod results;
+mod rss;
+mod servers;
+mod stats;
+
+use std::env;
+use std::fs;
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _, Result};
+use novita_ssh_e2e::{bin_path, random_bytes, require_tool, write_random_file};
+
+use crate::lab::{Lab, Path, Target};
+use crate::measure::Direction;
+use crate::results::Results;
+use crate::stats::percentile;
+
+const USAGE: &str = "\
+usage: cargo run --release -p novita-ssh-e2e --bin bench -- [OPTIONS]
+
+Measures ssh and raw-stream throughput, round trips, connection set-up, memory and
+simultaneous sessions through six client/server paths, and prints a Markdown report.
+
+options:
+  --quick            128 MiB transfers, 3 runs, 1000 echoes, 10 set-ups, 50 sessions
+  --runs N           repetitions of each throughput and round-trip measure (default 5)
+  --size MIB         size of each ssh and raw transfer (default 1024)
+  --echoes N         one-byte round trips per run (default 10000)
+  --setups N         `ssh host true` per path (default 30)
+  --sessions N       simultaneous ssh sessions through one bridge (default 200)
+  --paths LIST       comma-separated subset of: direct,relay,websocat,proxy-websocat,
+                     proxy-serve,proxy-edge-serve
+  --only LIST        comma-separated subset of measures: ssh,raw,rtt,setup,concurrent
+  --out FILE         also write the report into FILE (between its bench markers)
+  --no-build         do not run `cargo build --release -p novita-proxy` first
+  -h, --help         this text
+
+NOVITA_PROXY_BIN=/path/to/novita-proxy measures another build (implies --no-build).";
+
+/// One family of measurements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Measure {
+    Ssh,
+    Raw,
+    Rtt,
+    Setup,
+    Concurrent,
+}
+
+impl Measure {
+    const ALL: [Measure; 5] = [
+        Measure::Ssh,
+        Measure::Raw,
+        Measure::Rtt,
+        Measure::Setup,
+        Measure::Concurrent,
+    ];
+
+    fn key(self) -> &'static str {
+        match self {
+            Measure::Ssh => "ssh",
+            Measure::Raw => "raw",
+            Measure::Rtt => "rtt",
+            Measure::Setup => "setup",
+            Measure::Concurrent => "concurrent",
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Options {
+    quick: bool,
+    runs: usize,
+    size_mib: u64,
+    echoes: usize,
+    setups: usize,
+    sessions: usize,
+    paths: Vec<Path>,
+    only: Vec<Measure>,
+    out: Option<PathBuf>,
+    build: bool,
+    args: Vec<String>,
+}
+
+fn number<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T> {
+    let value = value.with_context(|| format!("{flag} needs a value"))?;
+    match value.parse() {
+        Ok(v) => Ok(v),
+        Err(_) => bail!("{flag} {value:?} is not a number"),
+    }
+}
+
+impl Options {
+    fn parse(args: Vec<String>) -> Result<Option<Options>> {
+        let quick = args.iter().any(|a| a == "--quick");
+        let mut o = Options {
+            quick,
+            runs: if quick { 3 } else { 5 },
+            size_mib: if quick { 128 } else { 1024 },
+            echoes: if quick { 1000 } else { 10_000 },
+            setups: if quick { 10 } else { 30 },
+            sessions: if quick { 50 } else { 200 },
+            paths: Path::ALL.to_vec(),
+            only: Measure::ALL.to_vec(),
+            out: None,
+            build: env::var_os("NOVITA_PROXY_BIN").is_none(),
+            args: args.clone(),
+        };
+        let mut it = args.into_iter();
+        while let Some(arg) = it.next() {
+            match arg.as_str() {
+                "--quick" => {}
+                "-h" | "--help" => return Ok(None),
+                "--runs" => o.runs = number("--runs", it.next())?,
+                "--size" => o.size_mib = number("--size", it.next())?,
+                "--echoes" => o.echoes = number("--echoes", it.next())?,
+                "--setups" => o.setups = number("--setups", it.next())?,
+                "--sessions" => o.sessions = number("--sessions", it.next())?,
+                "--out" => o.out = Some(it.next().context("--out needs a file")?.into()),
+                "--no-build" => o.build = false,
+                "--paths" => {
+                    let list = it.next().context("--paths needs a list")?;
+                    o.paths = list
+                        .split(',')
+                        .map(|k| {
+                            Path::from_key(k.trim()).with_context(|| {
+                                format!("--paths: unknown path {k:?} (see --help)")
+                            })
+                        })
+                        .collect::<Result<_>>()?;
+                    o.paths.sort();
+                }
+                "--only" => {
+                    let list = it.next().context("--only needs a list")?;
+                    o.only = list
+                        .split(',')
+                        .map(|k| {
+                            Measure::ALL
+                                .into_iter()
+                                .find(|m| m.key() == k.trim())
+                                .with_context(|| {
+                                    format!("--only: unknown measure {k:?} (see --help)")
+                                })
+                        })
+                        .collect::<Result<_>>()?;
+                }
+                other => bail!("unknown argument {other:?} (see --help)"),
+            }
+        }
+        if o.runs == 0 || o.size_mib == 0 || o.echoes == 0 || o.setups == 0 || o.sessions == 0 {
+            bail!("--runs, --size, --echoes, --setups and --sessions must be at least 1");
+        }
+        Ok(Some(o))
+    }
+
+    fn wants(&self, m: Measure) -> bool {
+        self.only.contains(&m)
+    }
+}
+
+fn main() -> ExitCode {
+    let opts = match Options::parse(env::args().skip(1).collect()) {
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("bench: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The paths in a different order on every repetition, so that no path always runs first
+/// (on a cold cache) or last.
+fn rotated(paths: &[Path], rep: usize) -> Vec<Path> {
+    let mut v = paths.to_vec();
+    if !v.is_empty() {
+        let k = rep % v.len();
+        v.rotate_left(k);
+    }
+    v
+}
+
+fn build_proxy() -> Result<()> {
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    eprintln!("bench: cargo build --release -p novita-proxy");
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "novita-proxy",
+            "--bin",
+            "novita-proxy",
+        ])
+        .status()
+        .context("run cargo build")?;
+    if !status.success() {
+        bail!("cargo build --release -p novita-proxy failed ({status})");
+    }
+    Ok(())
+}
+
+fn sizes(
+    dir: &std::path::Path,
+    proxy: Option<&std::path::Path>,
+) -> Vec<(String, u64, Option<u64>)> {
+    let mut out = Vec::new();
+    let mut bins = vec![
+        ("websocat", require_tool("websocat")),
+        ("socat", require_tool("socat")),
+    ];
+    if let Some(p) = proxy {
+        bins.insert(0, ("novita-proxy", p.to_path_buf()));
+    }
+    for (name, path) in bins {
+        let Ok(meta) = fs::metadata(&path) else {
+            continue;
+        };
+        let copy = dir.join(format!("{name}.stripped"));
+        let stripped = fs::copy(&path, &copy)
+            .ok()
+            .and_then(|_| Command::new("strip").arg(&copy).status().ok())
+            .filter(|s| s.success())
+            .and_then(|_| fs::metadata(&copy).ok())
+            .map(|m| m.len());
+        let _ = fs::remove_file(&copy);
+        out.push((name.to_owned(), meta.len(), stripped));
+    }
+    out
+}
+
+fn run(opts: &Options) -> Result<()> {
+    if cfg!(debug_assertions) {
+        bail!("build the bench with --release: cargo run --release -p novita-ssh-e2e --bin bench");
+    }
+    for tool in ["ssh", "sshd", "ssh-keygen", "socat", "websocat", "nginx"] {
+        require_tool(tool);
+    }
+    if opts.build && opts.paths.iter().any(|p| p.uses_proxy()) {
+        build_proxy()?;
+    }
+    let with_proxy = opts.paths.iter().any(|p| p.uses_proxy());
+    if with_proxy {
+        let proxy = bin_path("novita-proxy");
+        if env::var_os("NOVITA_PROXY_BIN").is_none()
+            && !proxy.parent().is_some_and(|d| d.ends_with("release"))
+        {
+            bail!(
+                "{} is not a release build: run the bench with cargo run --release",
+                proxy.display()
+            );
+        }
+    }
+    let load_before = machine::load();
+    eprintln!("bench: load average before: {load_before}");
+
+    let shm = std::path::Path::new("/dev/shm");
+    let data = if shm.is_dir() {
+        tempfile::Builder::new()
+            .prefix("novita-bench-data-")
+            .tempdir_in(shm)
+    } else {
+        tempfile::Builder::new()
+            .prefix("novita-bench-data-")
+            .tempdir()
+    }
+    .context("create the data directory")?;
+    let len = opts.size_mib * 1024 * 1024;
+    let block = Arc::new(random_bytes(1 << 20));
+    let file = data.path().join("payload.bin");
+    let mut results = Results::default();
+    if opts.wants(Measure::Ssh) {
+        eprintln!("bench: writing {} MiB of random data", opts.size_mib);
+        write_random_file(&file, len);
+    }
+
+    eprintln!("bench: starting sshd, relays, bridges and the TLS edge");
+    let lab = Lab::start(len, block.clone(), &opts.paths);
+    let paths = &opts.paths;
+    let limit = Duration::from_secs(600);
+
+    // Warm-up: one connection per path (caches, page cache of the binaries, sshd's first
+    // fork) that is not recorded.
+    for &path in paths {
+        if let Err(e) = measure::ssh_true(&lab, path, Duration::from_secs(60)) {
+            eprintln!("bench: warm-up through {path} failed: {e:#}");
+        }
+    }
+
+    if opts.wants(Measure::Ssh) {
+        for rep in 0..opts.runs {
+            for direction in [Direction::Upload, Direction::Download] {
+                for path in rotated(paths, rep) {
+                    let r = measure::ssh_transfer(&lab, path, direction, &file, len, limit);
+                    let (series, name) = match direction {
+                        Direction::Upload => (&mut results.upload, "upload"),
+                        Direction::Download => (&mut results.download, "download"),
+                    };
+                    report_run(name, path, rep, opts.runs, &r.as_ref().map(|t| t.mib_s));
+                    if let Ok(t) = &r {
+                        Results::peak(&mut results.client_kib, path, t.client_kib);
+                    }
+                    series.push(path, r.map(|t| t.mib_s).map_err(|e| format!("{e:#}")));
+                }
+            }
+        }
+        for path in [Path::Websocat, Path::ProxyServe] {
+            if paths.contains(&path) {
+                let kib = lab.server_pid(path, Target::Sshd).and_then(rss::vm_hwm_kib);
+                Results::peak(&mut results.server_kib, path, kib);
+            }
+        }
+    }
+
+    if opts.wants(Measure::Raw) {
+        for rep in 0..opts.runs {
+            for path in rotated(paths, rep) {
+                let r = measure::raw_upload(&lab, path, len, &block, limit);
+                report_run("raw up", path, rep, opts.runs, &r.as_ref().map(|t| t.mib_s));
+                if let Ok(t) = &r {
+                    Results::peak(&mut results.client_raw_kib, path, t.client_kib);
+                }
+                results
+                    .raw_up
+                    .push(path, r.map(|t| t.mib_s).map_err(|e| format!("{e:#}")));
+            }
+            for path in rotated(paths, rep) {
+                let r = measure::raw_download(&lab, path, len, limit);
+                report_run(
+                    "raw down",
+                    path,
+                    rep,
+                    opts.runs,
+                    &r.as_ref().map(|t| t.mib_s),
+                );
+                if let Ok(t) = &r {
+                    Results::peak(&mut results.client_raw_kib, path, t.client_kib);
+                }
+                results
+                    .raw_down
+                    .push(path, r.map(|t| t.mib_s).map_err(|e| format!("{e:#}")));
+            }
+        }
+    }
+
+    if opts.wants(Measure::Rtt) {
+        for rep in 0..opts.runs {
+            for path in rotated(paths, rep) {
+                match measure::round_trips(&lab, path, opts.echoes, Duration::from_secs(300)) {
+                    Ok(mut times) => {
+                        times.sort_by(f64::total_cmp);
+                        let p50 = percentile(&times, 50.0).unwrap_or(f64::NAN);
+                        let p99 = percentile(&times, 99.0).unwrap_or(f64::NAN);
+                        eprintln!(
+                            "bench: round trip {path} run {}/{}: p50 {p50:.0} us, p99 {p99:.0} us",
+                            rep + 1,
+                            opts.runs
+                        );
+                        results.rtt_p50.push(path, Ok(p50));
+                        results.rtt_p99.push(path, Ok(p99));
+                    }
+                    Err(e) => {
+                        eprintln!("bench: round trip {path} failed: {e:#}");
+                        results.rtt_p50.push(path, Err(format!("{e:#}")));
+                        results.rtt_p99.push(path, Err(format!("{e:#}")));
+                    }
+                }
+            }
+        }
+    }
+
+    if opts.wants(Measure::Setup) {
+        for i in 0..opts.setups {
+            for path in rotated(paths, i) {
+                let r = measure::ssh_true(&lab, path, Duration::from_secs(60));
+                if let Err(e) = &r {
+                    eprintln!("bench: ssh true through {path} failed: {e:#}");
+                }
+                results.setup.push(path, r.map_err(|e| format!("{e:#}")));
+            }
+        }
+        eprintln!("bench: ssh true x{} per path done", opts.setups);
+    }
+
+    if opts.wants(Measure::Concurrent) {
+        for path in [Path::ProxyServe, Path::Websocat] {
+            if !paths.contains(&path) {
+                continue;
+            }
+            let r = measure::concurrent(&lab, path, opts.sessions, 1 << 20, limit);
+            match &r {
+                Ok(c) => eprintln!(
+                    "bench: {} sessions through {path}: {} ok in {:.1} s",
+                    c.sessions, c.ok, c.secs
+                ),
+                Err(e) => eprintln!("bench: sessions through {path} failed: {e:#}"),
+            }
+            results
+                .concurrency
+                .push((path, r.map_err(|e| format!("{e:#}"))));
+        }
+    }
+
+    let load_after = machine::load();
+    let mut machine = machine::describe();
+    machine.push(("load average before (1/5/15 min)".to_owned(), load_before));
+    machine.push(("load average after".to_owned(), load_after));
+    for (name, program, args) in [
+        ("OpenSSH", require_tool("ssh"), &["-V"][..]),
+        ("websocat", require_tool("websocat"), &["--version"][..]),
+        ("socat", require_tool("socat"), &["-V"][..]),
+        ("nginx", require_tool("nginx"), &["-v"][..]),
+    ] {
+        let mut line = machine::first_line(&program, args);
+        if name == "socat" {
+            // `socat -V` starts with a banner line; the version is on the second.
+            line = Command::new(&program)
+                .arg("-V")
+                .output()
+                .ok()
+                .and_then(|o| {
+                    String::from_utf8_lossy(&o.stdout)
+                        .lines()
+                        .find(|l| l.contains("version"))
+                        .map(|l| l.trim().to_owned())
+                })
+                .unwrap_or(line);
+        }
+        machine.push((name.to_owned(), line));
+    }
+    let date = Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    if let Some(proxy) = lab.proxy_bin() {
+        machine.push((
+            "novita-proxy".to_owned(),
+            machine::first_line(proxy, &["--version"]),
+        ));
+    }
+    machine.push(("date".to_owned(), date));
+
+    let ctx = report::Context {
+        machine,
+        command: format!(
+            "cargo run --release -p novita-ssh-e2e --bin bench --{}",
+            opts.args
+                .iter()
+                .map(|a| format!(" {}", novita_ssh_e2e::shell_quote(a)))
+                .collect::<String>()
+        ),
+        settings: vec![
+            (
+                "transfer size (ssh and raw)".to_owned(),
+                format!("{} MiB", opts.size_mib),
+            ),
+            (
+                "repetitions".to_owned(),
+                format!(
+                    "{} per path (round-robin over the paths, rotated each repetition)",
+                    opts.runs
+                ),
+            ),
+            (
+                "round trips per run".to_owned(),
+                format!("{} (after 200 untimed)", opts.echoes),
+            ),
+            (
+                "`ssh host true` per path".to_owned(),
+                opts.setups.to_string(),
+            ),
+            (
+                "simultaneous sessions".to_owned(),
+                format!("{} x `head -c 1048576 /dev/zero`", opts.sessions),
+            ),
+        ],
+        sizes: sizes(lab.dir(), lab.proxy_bin()),
+        paths: paths.clone(),
+        quick: opts.quick,
+    };
+    let section = report::render(&results, &ctx);
+    println!("{section}");
+    if let Some(out) = &opts.out {
+        let existing = fs::read_to_string(out).ok();
+        fs::write(out, report::splice(existing.as_deref(), &section))
+            .with_context(|| format!("write {}", out.display()))?;
+        eprintln!("bench: wrote {}", out.display());
+    }
+    if let Some(l) = machine::load1() {
+        eprintln!("bench: load average after: {l:.2}");
+    }
+    Ok(())
+}
+
+fn report_run(what: &str, path: Path, rep: usize, runs: usize, r: &Result<f64, &anyhow::Error>) {
+    match r {
+        Ok(v) => eprintln!("bench: {what} {path} run {}/{runs}: {v:.0} MiB/s", rep + 1),
+        Err(e) => eprintln!("bench: {what} {path} run {}/{runs} failed: {e:#}", rep + 1),
+    }
+}

@@ -1,0 +1,366 @@
+//! The Markdown report: machine, command, the table with ratios, memory and sizes, the
+//! concurrency run, the targets of the performance issue with pass/fail, and every run.
+
+use std::fmt::Write as _;
+
+use crate::lab::{Path, CIPHER, SOCAT_BUFFER};
+use crate::results::{Results, Series};
+use crate::stats::ratio;
+
+const MIB: f64 = 1_048_576.0;
+
+/// What the report says besides the measurements.
+#[derive(Debug, Default)]
+pub struct Context {
+    /// Machine facts (name, value).
+    pub machine: Vec<(String, String)>,
+    /// The exact command that produced the report.
+    pub command: String,
+    /// The settings of this invocation (name, value).
+    pub settings: Vec<(String, String)>,
+    /// Binaries: name, size on disk, size after `strip`.
+    pub sizes: Vec<(String, u64, Option<u64>)>,
+    /// The paths measured.
+    pub paths: Vec<Path>,
+    /// The quick mode's warning.
+    pub quick: bool,
+}
+
+fn fmt(v: Option<f64>, decimals: usize) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.decimals$}"))
+}
+
+fn fmt_x(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}x"))
+}
+
+fn mib(kib: Option<u64>) -> String {
+    kib.map_or_else(|| "-".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0))
+}
+
+/// A median with the number of failed runs beside it, when there were any.
+fn cell(series: &Series, path: Path, decimals: usize) -> String {
+    let v = fmt(series.median(path), decimals);
+    match series.failures(path) {
+        0 => v,
+        n => format!("{v} ({n} failed)"),
+    }
+}
+
+fn ratios(series: &Series, path: Path) -> String {
+    let m = series.median(path);
+    [Path::Direct, Path::Relay, Path::Websocat]
+        .iter()
+        .map(|base| fmt(ratio(m, series.median(*base)), 2))
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+/// The main table, one row per path.
+pub fn table(r: &Results, ctx: &Context) -> String {
+    let mut t = String::new();
+    t.push_str(
+        "| Path | ssh upload MiB/s | upload x direct / relay / websocat | ssh download MiB/s \
+         | download x direct / relay / websocat | raw up MiB/s | raw down MiB/s \
+         | round trip p50 / p99 us | `ssh true` ms | client peak RSS MiB |\n",
+    );
+    t.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for &path in &ctx.paths {
+        let rss = if path == Path::Direct {
+            "-".to_owned()
+        } else {
+            mib(r.client_kib.get(&path).copied())
+        };
+        let _ = writeln!(
+            t,
+            "| {} | {} | {} | {} | {} | {} | {} | {} / {} | {} | {} |",
+            path.label(),
+            cell(&r.upload, path, 0),
+            ratios(&r.upload, path),
+            cell(&r.download, path, 0),
+            ratios(&r.download, path),
+            cell(&r.raw_up, path, 0),
+            cell(&r.raw_down, path, 0),
+            cell(&r.rtt_p50, path, 0),
+            cell(&r.rtt_p99, path, 0),
+            cell(&r.setup, path, 1),
+            rss,
+        );
+    }
+    t
+}
+
+/// Pass/fail of each target of the performance issue: (target, measured, verdict).
+pub fn targets(r: &Results, ctx: &Context) -> Vec<(String, String, Option<bool>)> {
+    let mut out = Vec::new();
+    let ge = |v: Option<f64>, min: f64| v.map(|v| v >= min);
+    for (name, s) in [("upload", &r.upload), ("download", &r.download)] {
+        let v = ratio(s.median(Path::ProxyServe), s.median(Path::Relay));
+        let d = ratio(s.median(Path::ProxyServe), s.median(Path::Direct));
+        out.push((
+            format!("ssh {name}, novita-proxy -> serve >= 0.95x the relay pair"),
+            format!("{} relay ({} direct)", fmt_x(v), fmt_x(d)),
+            ge(v, 0.95),
+        ));
+    }
+    let v = ratio(
+        r.upload.median(Path::ProxyWebsocat),
+        r.upload.median(Path::Websocat),
+    );
+    out.push((
+        "ssh upload, novita-proxy -> websocat server >= 1.3x the websocat pair".to_owned(),
+        fmt_x(v),
+        ge(v, 1.3),
+    ));
+    for (name, s) in [("up", &r.raw_up), ("down", &r.raw_down)] {
+        let w = ratio(s.median(Path::ProxyServe), s.median(Path::Websocat));
+        let l = ratio(s.median(Path::ProxyServe), s.median(Path::Relay));
+        out.push((
+            format!("raw stream {name}, novita-proxy -> serve >= 2x the websocat pair"),
+            fmt_x(w),
+            ge(w, 2.0),
+        ));
+        out.push((
+            format!("raw stream {name}, novita-proxy -> serve >= 0.8x the relay pair"),
+            fmt_x(l),
+            ge(l, 0.8),
+        ));
+    }
+    for path in [Path::ProxyServe, Path::ProxyEdge] {
+        let v = ratio(r.setup.median(path), r.setup.median(Path::Direct));
+        out.push((
+            format!("`ssh host true`, {} <= 1.05x direct", path.label()),
+            format!(
+                "{} ({} ms vs {} ms)",
+                fmt_x(v),
+                fmt(r.setup.median(path), 1),
+                fmt(r.setup.median(Path::Direct), 1)
+            ),
+            v.map(|v| v <= 1.05),
+        ));
+    }
+    let base = r.rtt_p50.median(Path::Direct);
+    let added = |p: Path| r.rtt_p50.median(p).zip(base).map(|(a, b)| a - b);
+    let (ours, theirs) = (added(Path::ProxyServe), added(Path::Websocat));
+    out.push((
+        "round trip p50 added by novita-proxy -> serve <= added by the websocat pair".to_owned(),
+        format!("+{} us vs +{} us", fmt(ours, 0), fmt(theirs, 0)),
+        ours.zip(theirs).map(|(a, b)| a <= b),
+    ));
+    let client = ctx
+        .paths
+        .iter()
+        .filter(|p| p.uses_proxy())
+        .filter_map(|p| r.client_kib.get(p).copied())
+        .chain(
+            ctx.paths
+                .iter()
+                .filter(|p| p.uses_proxy())
+                .filter_map(|p| r.client_raw_kib.get(p).copied()),
+        )
+        .max();
+    out.push((
+        "novita-proxy client peak RSS <= 6 MiB (max over every 1 GiB transfer)".to_owned(),
+        format!("{} MiB", mib(client)),
+        client.map(|k| k <= 6 * 1024),
+    ));
+    let size = ctx
+        .sizes
+        .iter()
+        .find(|(n, _, _)| n == "novita-proxy")
+        .and_then(|(_, s, stripped)| stripped.or(Some(*s)));
+    out.push((
+        "stripped novita-proxy <= 3 MiB".to_owned(),
+        format!("{} MiB", fmt(size.map(|s| s as f64 / MIB), 2)),
+        size.map(|s| s <= 3 * 1024 * 1024),
+    ));
+    out
+}
+
+fn verdict(v: Option<bool>) -> &'static str {
+    match v {
+        Some(true) => "PASS",
+        Some(false) => "FAIL",
+        None => "not measured",
+    }
+}
+
+fn runs_table(out: &mut String, title: &str, unit: &str, series: &Series, ctx: &Context) {
+    if series.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{title} ({unit}), in the order measured:\n");
+    let mut failures = Vec::new();
+    for &path in &ctx.paths {
+        let runs = series.runs(path);
+        if runs.is_empty() {
+            continue;
+        }
+        let values: Vec<String> = runs
+            .iter()
+            .map(|r| match r {
+                Ok(v) => format!("{v:.1}"),
+                Err(e) => {
+                    failures.push(format!("{}: {e}", path.key()));
+                    "FAIL".to_owned()
+                }
+            })
+            .collect();
+        let _ = writeln!(out, "- {}: {}", path.key(), values.join(", "));
+    }
+    for f in failures.iter().take(10) {
+        let _ = writeln!(out, "  - failed: {}", f.replace('\n', " "));
+    }
+}
+
+/// The whole generated section.
+pub fn render(r: &Results, ctx: &Context) -> String {
+    let mut out = String::new();
+    if ctx.quick {
+        out.push_str(
+            "> **Quick mode**: smaller transfers and fewer runs, for iteration only. \
+             Do not compare these numbers with a full run.\n\n",
+        );
+    }
+    out.push_str("### Machine\n\n");
+    for (k, v) in &ctx.machine {
+        let _ = writeln!(out, "- {k}: {v}");
+    }
+    let _ = writeln!(out, "\n### Command\n\n```sh\n{}\n```\n", ctx.command);
+    out.push_str("### Settings\n\n");
+    for (k, v) in &ctx.settings {
+        let _ = writeln!(out, "- {k}: {v}");
+    }
+    let _ = writeln!(
+        out,
+        "- every ssh run: `-c {CIPHER} -o Compression=no`, same on every path\n\
+         - relay pair: `socat -b {SOCAT_BUFFER} - TCP:127.0.0.1:<relay>` as the client, \
+         `socat -b {SOCAT_BUFFER} TCP-LISTEN:<relay>,fork,reuseaddr TCP:127.0.0.1:<target>` \
+         as the server\n\
+         - websocat pair: `websocat --binary -B 65536 - ws://...` as the client, \
+         `websocat -b --exit-on-eof ws-l:... tcp:...` as the server"
+    );
+    out.push_str("\n### Results (medians)\n\n");
+    out.push_str(&table(r, ctx));
+    out.push_str(
+        "\nssh upload: `ssh host 'cat >/dev/null' < file`; download: `ssh host 'cat file' > \
+         /dev/null`; the file is on tmpfs; MiB/s over the whole command, connection set-up \
+         included. Raw: the client's stdin to a TCP sink behind the server (up) and a TCP \
+         source behind the server to the client's stdout (down), MiB/s from first to last \
+         byte; \"direct\" is one `socat -b 262144` hop straight to the sink or source. Round \
+         trip: one byte written to the client's stdin and read back from its stdout through an \
+         echo server behind the server; \"direct\" is a TCP socket straight to the echo \
+         server. Client peak RSS: VmHWM of the ProxyCommand during the ssh transfers.\n",
+    );
+
+    out.push_str("\n### Memory and size\n\n| Process | peak RSS MiB |\n|---|---:|\n");
+    for &path in &ctx.paths {
+        if let Some(k) = r.client_raw_kib.get(&path) {
+            let _ = writeln!(
+                out,
+                "| client of {} (raw streams) | {} |",
+                path.label(),
+                mib(Some(*k))
+            );
+        }
+    }
+    for (path, name) in [
+        (Path::Websocat, "websocat server"),
+        (Path::ProxyServe, "`novita-proxy serve`"),
+    ] {
+        if let Some(k) = r.server_kib.get(&path) {
+            let _ = writeln!(
+                out,
+                "| {name} (after every ssh run, one connection at a time) | {} |",
+                mib(Some(*k))
+            );
+        }
+    }
+    out.push_str("\n| Binary | size MiB | stripped MiB |\n|---|---:|---:|\n");
+    for (name, size, stripped) in &ctx.sizes {
+        let _ = writeln!(
+            out,
+            "| {name} | {:.2} | {} |",
+            *size as f64 / MIB,
+            fmt(stripped.map(|s| s as f64 / MIB), 2)
+        );
+    }
+
+    if !r.concurrency.is_empty() {
+        out.push_str(
+            "\n### Simultaneous sessions through one bridge\n\n\
+             | Path | sessions ok | total s | bridge peak RSS MiB |\n|---|---:|---:|---:|\n",
+        );
+        for (path, c) in &r.concurrency {
+            match c {
+                Ok(c) => {
+                    let _ = writeln!(
+                        out,
+                        "| {} | {} / {} | {:.1} | {} |",
+                        path.label(),
+                        c.ok,
+                        c.sessions,
+                        c.secs,
+                        mib(c.server_kib)
+                    );
+                    for f in &c.failures {
+                        let _ = writeln!(out, "\n- failed: {}", f.replace('\n', " "));
+                    }
+                }
+                Err(e) => {
+                    let _ = writeln!(out, "| {} | FAIL: {e} | - | - |", path.label());
+                }
+            }
+        }
+    }
+
+    out.push_str("\n### Targets\n\n| Target | measured | verdict |\n|---|---|---|\n");
+    for (t, m, v) in targets(r, ctx) {
+        let _ = writeln!(out, "| {t} | {m} | {} |", verdict(v));
+    }
+
+    out.push_str("\n### Every run\n");
+    runs_table(&mut out, "ssh upload", "MiB/s", &r.upload, ctx);
+    runs_table(&mut out, "ssh download", "MiB/s", &r.download, ctx);
+    runs_table(&mut out, "raw stream up", "MiB/s", &r.raw_up, ctx);
+    runs_table(&mut out, "raw stream down", "MiB/s", &r.raw_down, ctx);
+    runs_table(&mut out, "round trip p50", "us", &r.rtt_p50, ctx);
+    runs_table(&mut out, "round trip p99", "us", &r.rtt_p99, ctx);
+    runs_table(&mut out, "`ssh host true`", "ms", &r.setup, ctx);
+    out
+}
+
+/// Markers around the generated part of BENCHMARKS.md; text outside them is kept.
+pub const BEGIN: &str = "<!-- bench:begin (generated by the bench; edits inside are lost) -->";
+/// See [`BEGIN`].
+pub const END: &str = "<!-- bench:end -->";
+
+/// `existing` with the generated part replaced by `section` (or a new document).
+pub fn splice(existing: Option<&str>, section: &str) -> String {
+    let generated = format!("{BEGIN}\n{section}\n{END}");
+    if let Some(text) = existing {
+        if let (Some(b), Some(e)) = (text.find(BEGIN), text.find(END)) {
+            if b < e {
+                return format!("{}{generated}{}", &text[..b], &text[e + END.len()..]);
+            }
+        }
+        return format!("{}\n\n{generated}\n", text.trim_end());
+    }
+    format!("# Benchmarks\n\n{generated}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splice_keeps_the_text_around_the_markers() {
+        let first = splice(None, "one");
+        assert!(first.contains("one"));
+        let doc = format!("intro\n{first}\noutro\n");
+        let again = splice(Some(&doc), "two");
+        assert!(again.starts_with("intro\n"));
+        assert!(again.ends_with("outro\n"));
+        assert!(again.contains("two") && !again.contains("one"));
+    }
+}
