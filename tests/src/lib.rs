@@ -37,7 +37,7 @@ pub use files::{
 };
 pub use http::{http_get, HttpServer};
 pub use net::{free_port, wait_for_port, CountingListener};
-pub use process::{processes_matching, Proc};
+pub use process::{assert_no_process_left, processes_matching, Proc};
 pub use rig::{sandbox_id, Link, Rig};
 pub use run::{run, run_ok, shell_quote, Outcome, Session};
 pub use sshd::{current_user, keygen, Sshd, SshdOptions};

@@ -197,3 +197,33 @@ pub fn processes_matching(needle: &str) -> Vec<u32> {
     }
     found
 }
+
+/// Waits up to `within` for every process whose command line contains `needle` to end.
+///
+/// # Panics
+/// When some are still running then (an orphaned proxy, a leaked session), listing them.
+pub fn assert_no_process_left(needle: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let left = processes_matching(needle);
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "processes matching {needle:?} still run {within:?} later: {}",
+            left.iter()
+                .map(|pid| describe(*pid))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn describe(pid: u32) -> String {
+    let cmdline = fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|raw| String::from_utf8_lossy(&raw).replace('\0', " "))
+        .unwrap_or_default();
+    format!("{pid} {}", cmdline.trim())
+}

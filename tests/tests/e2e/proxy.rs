@@ -11,9 +11,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use novita_ssh_e2e::{
-    bin_path, clean_env, free_port, random_bytes, random_tree, require_tool, run, run_ok,
-    sha256_file, sha256_hex, tree_digest, wait_for_port, write_random_file, BridgeKind,
-    CountingListener, Edge, HttpServer, Link, Proc, Rig, Session, EDGE_DOMAIN,
+    assert_no_process_left, bin_path, clean_env, free_port, random_bytes, random_tree,
+    require_tool, run, run_ok, sha256_file, sha256_hex, tree_digest, wait_for_port,
+    write_random_file, BridgeKind, CountingListener, Edge, HttpServer, Link, Proc, Rig, Session,
+    EDGE_DOMAIN,
 };
 
 /// A bound for commands that should take seconds: exceeding it means a hang.
@@ -92,6 +93,8 @@ fn ssh_command_propagates_exit_status(kind: BridgeKind, link: Link) {
     let out = run(rig.ssh().args([rig.host(), "true"]), None, LIMIT);
     assert_eq!(out.code(), 0, "stderr: {}", out.stderr);
     assert!(out.stdout.is_empty());
+    // ssh hangs up on its ProxyCommand without waiting: the proxy must not linger.
+    assert_no_process_left(rig.host(), Duration::from_secs(5));
 }
 
 fn scp_200mib_roundtrip(kind: BridgeKind, link: Link) {
