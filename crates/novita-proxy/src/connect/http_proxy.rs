@@ -316,10 +316,11 @@ pub fn refusal(proxy: &Proxy, target: &str, answer: &ConnectAnswer) -> Failure {
         .to_owned();
     let from = proxy.source;
     let msg = match answer.status {
-        407 if proxy.auth.is_some() => format!(
+        // tinyproxy answers 401 to wrong credentials.
+        401 | 407 if proxy.auth.is_some() => format!(
             "the HTTP proxy {shown} (from {from}) refused the credentials ({status}): check the user and password in the proxy URL"
         ),
-        407 => format!(
+        401 | 407 => format!(
             "the HTTP proxy {shown} (from {from}) requires credentials ({status}): put them in the proxy URL, e.g. http://user:password@host:port"
         ),
         403 => format!(

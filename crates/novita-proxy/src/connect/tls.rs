@@ -109,6 +109,9 @@ pub fn classify(e: &io::Error, host: &str, exit: Exit) -> Failure {
         Some(TlsError::AlertReceived(alert)) => {
             format!("TLS failure: {host} refused the TLS handshake ({alert:?}): check the URL and port")
         }
+        Some(TlsError::InvalidMessage(_)) => format!(
+            "TLS failure: {host} did not answer with TLS: is this a TLS port? For a plain server use a ws:// URL"
+        ),
         Some(other) => format!("TLS failure with {host}: {other}: check the URL and port"),
         None if e.kind() == io::ErrorKind::UnexpectedEof => format!(
             "TLS failure: {host} closed the connection during the TLS handshake: is this a TLS port? For a plain server use a ws:// URL"
