@@ -91,7 +91,7 @@ fn client_main(args: &cli::ClientArgs) -> Result<(), Failure> {
     let target = client::target(args, &env)?;
     log::init(args.verbose, open_log(args.log_file.as_deref())?);
     let rt = runtime()?;
-    rt.block_on(async {
+    let result = rt.block_on(async {
         tokio::select! {
             result = client::run(target, args) => result,
             () = hang_up() => {
@@ -99,12 +99,18 @@ fn client_main(args: &cli::ClientArgs) -> Result<(), Failure> {
                 Ok(())
             }
         }
-    })
+    });
+    // Do not wait for a blocking read of a terminal's stdin that may never return.
+    rt.shutdown_background();
+    result
 }
 
 fn serve_main(args: &cli::ServeArgs) -> Result<(), Failure> {
     log::init(args.verbose, open_log(args.log_file.as_deref())?);
-    runtime()?.block_on(serve::run(args))
+    let rt = runtime()?;
+    let result = rt.block_on(serve::run(args));
+    rt.shutdown_background();
+    result
 }
 
 /// Resolves on SIGHUP (ssh sends it when done), SIGTERM or SIGINT.
