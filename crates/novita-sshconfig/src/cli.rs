@@ -1,0 +1,373 @@
+//! The command line: every command and flag with the help text users read (also the
+//! source of the man page and shell completions, see [`command`]).
+
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+use crate::exit::EXIT_CODES_HELP;
+use crate::template::{Bridge, Lang};
+
+/// The version line: the package version and the git commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("NOVITA_SSH_COMMIT"),
+    ")"
+);
+
+const AFTER_HELP: &str = "\
+Files:
+  ~/.ssh/novita/config         the kit's ssh config (generated; included from ~/.ssh/config)
+  ~/.ssh/novita/settings.json  defaults and named hosts the config is generated from
+  ~/.ssh/novita/id_ed25519     the key (and .pub)
+  ~/.ssh/novita/known_hosts    host keys of sandboxes
+  ~/.ssh/config                gets a marked section with one Include line (backup: config.novita-ssh.bak)
+
+Examples:
+  novita-sshconfig init                       key, ssh config and template in ./novita-ssh-template
+  ssh <sandbox-id>.novita                     then connect to any sandbox built from the template
+  novita-sshconfig add web <sandbox-id>       ssh web.novita (also listed in VS Code Remote-SSH)
+  novita-sshconfig doctor --connect web       check the setup and the sandbox's sshd
+  novita-sshconfig config uninstall           undo: ~/.ssh/config is back to its bytes before init
+";
+
+/// Keys, ssh config and sandbox template for reaching Novita sandboxes with plain OpenSSH.
+///
+/// After `novita-sshconfig init`, `ssh <sandbox-id>.novita`, scp, rsync, sftp and VS Code
+/// Remote-SSH reach a sandbox built from the generated template, through `novita-proxy`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "novita-sshconfig",
+    version = VERSION,
+    after_help = format!("{AFTER_HELP}\n{EXIT_CODES_HELP}"),
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Print what is read, written and run, on stderr.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
+    /// Answer yes to every question and never prompt (for scripts): no confirmation before
+    /// ~/.ssh/config changes, no passphrase prompt (the key is made without one unless
+    /// --passphrase-file is given).
+    #[arg(short = 'y', long, global = true)]
+    pub yes: bool,
+
+    /// Print a man page or a shell completion script on stdout, for packaging.
+    #[arg(long, value_enum, hide = true, exclusive = true)]
+    pub generate: Option<Generate>,
+
+    /// The command.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What `--generate` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Generate {
+    /// The man page (roff).
+    Man,
+    /// bash completions.
+    CompleteBash,
+    /// zsh completions.
+    CompleteZsh,
+    /// fish completions.
+    CompleteFish,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Set everything up: create the key if absent, install the ssh config, write the
+    /// template files, and print the next steps. A second run changes nothing and says so.
+    Init(InitArgs),
+    /// Create the kit's ed25519 key at ~/.ssh/novita/id_ed25519 (and .pub), or use an
+    /// existing pair with --key. An existing key is never overwritten.
+    Keygen(KeygenArgs),
+    /// Install, remove or show the ssh config.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Name a sandbox: `ssh ALIAS.novita` then reaches SANDBOX_ID. Adding an existing alias
+    /// replaces it.
+    Add(AddArgs),
+    /// Remove a named host.
+    Remove(RemoveArgs),
+    /// List the named hosts.
+    List,
+    /// Write the sandbox template (template.ts + build.ts, or template.py + build.py) that
+    /// makes sshd key-only, authorizes your public key and runs the WebSocket bridge.
+    Template(TemplateArgs),
+    /// Check the setup, one line per check with the fix: novita-proxy, the key, the Include,
+    /// what `ssh -G HOST` really uses, the OpenSSH version; with --connect, the sandbox.
+    Doctor(DoctorArgs),
+}
+
+/// `config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Write ~/.ssh/novita/config and the marked Include section at the top of
+    /// ~/.ssh/config. Every other byte of ~/.ssh/config stays as it was; a previous version
+    /// is kept as config.novita-ssh.bak beside it.
+    Install(InstallArgs),
+    /// Remove the marked section from ~/.ssh/config (which is then byte for byte what it
+    /// was before), ~/.ssh/novita/config and settings.json. Keys stay unless --purge-keys.
+    Uninstall(UninstallArgs),
+    /// Show the kit's config and whether ~/.ssh/config includes it. Never writes.
+    Show(ShowArgs),
+}
+
+/// Options shared by the commands that change files.
+#[derive(Debug, Clone, Args)]
+pub struct WriteArgs {
+    /// Show a unified diff of every file that would change, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// The ssh config to put the Include into (default: ~/.ssh/config, or the one used
+    /// at install time).
+    #[arg(long, value_name = "PATH")]
+    pub ssh_config: Option<PathBuf>,
+}
+
+/// How novita-proxy reaches sandboxes; written into the ProxyCommand, since VS Code starts
+/// it without the shell's environment.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ProxyArgs {
+    /// The sandbox domain: sandboxes are reached at wss://8081-<id>.<DOMAIN>/
+    /// [default: us-phx-1.sandbox.novita.ai; the older docs use sandbox.novita.ai]
+    #[arg(long, value_name = "DOMAIN", env = "NOVITA_DOMAIN")]
+    pub domain: Option<String>,
+
+    /// A whole ws:// or wss:// URL instead of the domain, with optional {id} and {port}
+    /// placeholders (a self-hosted bridge, another port).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+
+    /// An HTTP(S) proxy novita-proxy connects through, e.g. http://proxy.corp:3128
+    /// (user:password@ allowed; it is then stored in ~/.ssh/novita/config, mode 0600).
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+
+    /// Extra CA certificates (PEM) novita-proxy trusts; for private edges and tests.
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub cacert: Option<PathBuf>,
+
+    /// Connect to HOST:PORT instead of the URL's host, keeping the name for TLS and the
+    /// Host header (like curl's --connect-to); for tests.
+    #[arg(long, value_name = "HOST:PORT", hide = true)]
+    pub connect_to: Option<String>,
+}
+
+/// Options of `config install` (and `init`).
+#[derive(Debug, Clone, Args)]
+pub struct InstallArgs {
+    /// Where files go and how.
+    #[command(flatten)]
+    pub write: WriteArgs,
+
+    /// How sandboxes are reached.
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
+
+    /// The default login user in sandboxes.
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+
+    /// The novita-proxy the ProxyCommand runs [default: the first on PATH (not resolved
+    /// through symlinks, so upgrades keep working), else the one next to this program].
+    #[arg(long, value_name = "PATH")]
+    pub proxy_command_path: Option<PathBuf>,
+}
+
+/// Options of `config uninstall`.
+#[derive(Debug, Clone, Args)]
+pub struct UninstallArgs {
+    /// Where files go and how.
+    #[command(flatten)]
+    pub write: WriteArgs,
+
+    /// Also delete the kit's key pair and known_hosts (and ~/.ssh/novita when empty).
+    #[arg(long)]
+    pub purge_keys: bool,
+}
+
+/// Options of `config show`.
+#[derive(Debug, Clone, Args)]
+pub struct ShowArgs {
+    /// Accepted for symmetry with install and uninstall; show never writes.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// The ssh config to inspect (default: ~/.ssh/config, or the one used at install time).
+    #[arg(long, value_name = "PATH")]
+    pub ssh_config: Option<PathBuf>,
+}
+
+/// Options of `keygen` (and `init`).
+#[derive(Debug, Clone, Args)]
+pub struct KeyArgs {
+    /// Read the passphrase for the new key from the first line of FILE. Without it, a
+    /// terminal prompts (empty for none) unless --yes is given.
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+
+    /// Use this existing private key (its .pub beside it) instead of ~/.ssh/novita/id_ed25519.
+    #[arg(long, value_name = "PATH")]
+    pub key: Option<PathBuf>,
+}
+
+/// Options of `keygen`.
+#[derive(Debug, Clone, Args)]
+pub struct KeygenArgs {
+    /// The key to make or use.
+    #[command(flatten)]
+    pub key: KeyArgs,
+
+    /// Move an existing ~/.ssh/novita/id_ed25519 pair aside (renamed with a UTC timestamp)
+    /// and make a new one.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Options of `template` (and `init`).
+#[derive(Debug, Clone, Args)]
+pub struct TemplateOptions {
+    /// The language of the template files.
+    #[arg(long, value_enum, default_value_t = Lang::Ts)]
+    pub lang: Lang,
+
+    /// The folder the template files go into.
+    #[arg(long, value_name = "DIR", default_value = "novita-ssh-template")]
+    pub out: PathBuf,
+
+    /// What forwards the sandbox's port 8081 to sshd.
+    #[arg(long, value_enum, default_value_t = Bridge::Websocat)]
+    pub bridge: Bridge,
+
+    /// Where the sandbox downloads the bridge binary (http or https). Required with
+    /// --bridge novita-proxy; websocat defaults to its 1.14.1 release for x86_64 Linux.
+    #[arg(long, value_name = "URL")]
+    pub bridge_url: Option<String>,
+}
+
+/// Options of `template`.
+#[derive(Debug, Clone, Args)]
+pub struct TemplateArgs {
+    /// Language, folder and bridge.
+    #[command(flatten)]
+    pub template: TemplateOptions,
+
+    /// The login user the key is authorized for [default: the configured user, `user`].
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Authorize this public key file instead of the kit's key's .pub.
+    #[arg(long, value_name = "FILE")]
+    pub public_key: Option<PathBuf>,
+
+    /// Replace template files that differ from what would be written.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Show a unified diff of the files that would change, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Options of `init`.
+#[derive(Debug, Clone, Args)]
+pub struct InitArgs {
+    /// ssh config options.
+    #[command(flatten)]
+    pub install: InstallArgs,
+
+    /// Key options.
+    #[command(flatten)]
+    pub key: KeyArgs,
+
+    /// Template options.
+    #[command(flatten)]
+    pub template: TemplateOptions,
+
+    /// Do not write the template files.
+    #[arg(long)]
+    pub no_template: bool,
+}
+
+/// Options of `add`.
+#[derive(Debug, Clone, Args)]
+pub struct AddArgs {
+    /// The name: `ssh ALIAS.novita` (letters, digits, '_' and '-').
+    pub alias: String,
+
+    /// The sandbox ID, as printed by Sandbox.create() (a trailing .novita is accepted).
+    pub sandbox_id: String,
+
+    /// How this sandbox is reached, when it differs from the defaults.
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
+
+    /// The login user for this host, when it differs from the default.
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+
+    /// The traffic access token of a private sandbox (stored in ~/.ssh/novita/config, mode
+    /// 0600, and visible to local users in the process list while connected).
+    #[arg(long, value_name = "TOKEN")]
+    pub traffic_token: Option<String>,
+
+    /// Show a unified diff of every file that would change, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Options of `remove`.
+#[derive(Debug, Clone, Args)]
+pub struct RemoveArgs {
+    /// The alias to remove.
+    pub alias: String,
+
+    /// Show a unified diff of every file that would change, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Options of `doctor`.
+#[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    /// The host to check: ALIAS, ALIAS.novita, SANDBOX_ID or SANDBOX_ID.novita
+    /// [default: a placeholder sandbox, which checks the `*.novita` settings].
+    pub host: Option<String>,
+
+    /// Also connect: ask the sandbox's sshd which logins it offers (password or
+    /// keyboard-interactive is a failure) and run a command through it.
+    #[arg(long)]
+    pub connect: bool,
+
+    /// The ssh config to check (default: ~/.ssh/config, or the one used at install time).
+    #[arg(long, value_name = "PATH")]
+    pub ssh_config: Option<PathBuf>,
+}
+
+/// The clap command, for man pages and completions (`--generate`, packaging).
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_is_consistent() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn help_lists_exit_codes() {
+        let help = command().render_long_help().to_string();
+        assert!(help.contains("Exit status:"));
+        assert!(help.contains("4  the ssh config is read-only"));
+    }
+}

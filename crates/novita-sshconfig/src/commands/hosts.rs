@@ -1,0 +1,160 @@
+//! `add`, `remove` and `list`: named hosts, so `ssh myhost.novita` reaches a sandbox.
+
+use novita_ssh_core::{parse_host, validate, DEFAULT_DOMAIN, HOST_SUFFIX};
+
+use super::{write_failure, Ctx};
+use crate::changes::ChangeSet;
+use crate::cli::{AddArgs, RemoveArgs};
+use crate::exit::{failure, Code};
+use crate::managed_section;
+use crate::settings::{HostEntry, Settings};
+
+/// Writes settings.json and the kit's config for `settings`, or shows the diff.
+fn save(ctx: &Ctx, mut settings: Settings, dry_run: bool) -> anyhow::Result<bool> {
+    let proxy_path = ctx.proxy_path(&settings);
+    settings.proxy_command_path = Some(proxy_path.clone());
+    let mut changes = ChangeSet::default();
+    super::setup::plan_kit_files(ctx, &settings, &proxy_path, &mut changes)?;
+    if dry_run {
+        ctx.show_dry_run(&changes);
+        return Ok(false);
+    }
+    changes.apply().map_err(write_failure)?;
+    Ok(!changes.is_empty())
+}
+
+/// Says how to make ssh read the kit's config when it does not yet.
+fn hint_if_not_included(ctx: &Ctx, settings: &Settings) {
+    let path = settings
+        .ssh_config
+        .clone()
+        .unwrap_or_else(|| ctx.paths.default_ssh_config.clone());
+    let included = std::fs::read_to_string(&path)
+        .ok()
+        .is_some_and(|text| matches!(managed_section::find(&text), Ok(Some(_))));
+    if !included {
+        ctx.say(format!(
+            "Note: {} does not include the kit's config yet: run `novita-sshconfig init` (or `config install`).",
+            path.display()
+        ));
+    }
+}
+
+/// `add ALIAS SANDBOX_ID`.
+pub fn add(ctx: &Ctx, args: &AddArgs) -> anyhow::Result<()> {
+    // Everything is validated before the lock is taken or a file is touched.
+    let alias = validate::alias(&args.alias)?;
+    let id = parse_host(&args.sandbox_id)?;
+    let user = args.user.as_deref().map(validate::user).transpose()?;
+    let mut proxy = super::setup::proxy_options(&args.proxy)?;
+    proxy.traffic_token = args
+        .traffic_token
+        .as_deref()
+        .map(validate::traffic_token)
+        .transpose()?;
+
+    let _lock = if args.dry_run {
+        None
+    } else {
+        Some(ctx.lock()?)
+    };
+    let mut settings = ctx.settings()?;
+    let default_domain = settings
+        .defaults
+        .domain
+        .clone()
+        .unwrap_or_else(|| DEFAULT_DOMAIN.to_owned());
+    if proxy.url.is_none() && proxy.domain.as_deref() == Some(default_domain.as_str()) {
+        proxy.domain = None;
+    }
+    let entry = HostEntry {
+        alias: alias.clone(),
+        id: id.to_string(),
+        user: user.filter(|u| *u != settings.user),
+        proxy,
+    };
+    let previous = settings.upsert(entry.clone());
+    if previous.as_ref() == Some(&entry) {
+        ctx.say(format!(
+            "Nothing to change: {alias}{HOST_SUFFIX} already reaches {id}."
+        ));
+        return Ok(());
+    }
+    let hint_settings = settings.clone();
+    if save(ctx, settings, args.dry_run)? {
+        ctx.say(format!(
+            "{} {alias}{HOST_SUFFIX} -> {id}: `ssh {alias}{HOST_SUFFIX}` reaches it.",
+            if previous.is_some() {
+                "Updated"
+            } else {
+                "Added"
+            }
+        ));
+        hint_if_not_included(ctx, &hint_settings);
+    }
+    Ok(())
+}
+
+/// `remove ALIAS`.
+pub fn remove(ctx: &Ctx, args: &RemoveArgs) -> anyhow::Result<()> {
+    let alias = validate::alias(args.alias.strip_suffix(HOST_SUFFIX).unwrap_or(&args.alias))?;
+    let _lock = if args.dry_run {
+        None
+    } else {
+        Some(ctx.lock()?)
+    };
+    let mut settings = ctx.settings()?;
+    if settings.remove(&alias).is_none() {
+        return Err(failure(
+            Code::InvalidInput,
+            format!("there is no host named {alias}: `novita-sshconfig list` shows them"),
+        ));
+    }
+    if save(ctx, settings, args.dry_run)? {
+        ctx.say(format!("Removed {alias}{HOST_SUFFIX}."));
+    }
+    Ok(())
+}
+
+/// `list`.
+pub fn list(ctx: &Ctx) -> anyhow::Result<()> {
+    let settings = ctx.settings()?;
+    if settings.hosts.is_empty() {
+        ctx.say("No named hosts: `novita-sshconfig add ALIAS SANDBOX_ID` adds one.");
+        return Ok(());
+    }
+    let rows: Vec<[String; 4]> = settings
+        .hosts
+        .iter()
+        .map(|h| {
+            let how = match (&h.proxy.url, &h.proxy.domain) {
+                (Some(url), _) => url.clone(),
+                (None, Some(domain)) => domain.clone(),
+                (None, None) => "(default)".to_owned(),
+            };
+            [
+                format!("{}{HOST_SUFFIX}", h.alias),
+                h.id.clone(),
+                h.user.clone().unwrap_or_else(|| settings.user.clone()),
+                how,
+            ]
+        })
+        .collect();
+    let header = ["HOST", "SANDBOX", "USER", "DOMAIN/URL"].map(str::to_owned);
+    let mut widths = [0usize; 4];
+    for row in std::iter::once(&header).chain(rows.iter()) {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(rows.iter()) {
+        let line = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ");
+        ctx.say(line.trim_end());
+    }
+    Ok(())
+}
