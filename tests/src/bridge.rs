@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 
-use crate::{bin_path, free_port, require_tool, wait_for_port, Proc};
+use crate::{bin_path, require_tool, start_on_free_port, try_wait_for_port, wait_for_port, Proc};
 
 /// Which bridge runs in the (emulated) sandbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,36 +59,32 @@ impl Bridge {
     /// # Panics
     /// When the program is missing or does not listen within 20 s (with its log).
     pub fn start_with(kind: BridgeKind, to_port: u16, extra: &[&str]) -> Bridge {
-        Bridge::start_on(kind, free_port(), to_port, extra)
+        let dir = bridge_dir(kind);
+        let log = dir.path().join("bridge.log");
+        let (port, proc) = start_on_free_port(
+            &format!("bridge {kind}"),
+            |port| {
+                Proc::spawn(
+                    &format!("bridge {kind}"),
+                    command(kind, port, to_port, extra),
+                    &log,
+                )
+            },
+            |port, proc| try_wait_for_port(port, Duration::from_secs(20), proc),
+        );
+        Bridge {
+            port,
+            kind,
+            proc,
+            _dir: dir,
+        }
     }
 
     /// Starts the given bridge on a chosen `port` (for a route that exists before its
     /// bridge, like a sandbox that is still starting).
     pub fn start_on(kind: BridgeKind, port: u16, to_port: u16, extra: &[&str]) -> Bridge {
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("novita-e2e-{kind}-"))
-            .tempdir()
-            .expect("temp dir");
-        let cmd = match kind {
-            BridgeKind::Websocat => {
-                let mut cmd = Command::new(require_tool("websocat"));
-                cmd.args(["-b", "--exit-on-eof"])
-                    .args(extra)
-                    .arg(format!("ws-l:127.0.0.1:{port}"))
-                    .arg(format!("tcp:127.0.0.1:{to_port}"));
-                cmd
-            }
-            BridgeKind::Serve => {
-                let mut cmd = Command::new(bin_path("novita-proxy"));
-                cmd.arg("serve")
-                    .args(extra)
-                    .arg("--listen")
-                    .arg(format!("127.0.0.1:{port}"))
-                    .arg("--to")
-                    .arg(format!("127.0.0.1:{to_port}"));
-                cmd
-            }
-        };
+        let dir = bridge_dir(kind);
+        let cmd = command(kind, port, to_port, extra);
         let mut proc = Proc::spawn(
             &format!("bridge {kind}"),
             cmd,
@@ -116,5 +112,35 @@ impl Bridge {
     /// Whether the bridge process is still running.
     pub fn is_running(&mut self) -> bool {
         self.proc.is_running()
+    }
+}
+
+fn bridge_dir(kind: BridgeKind) -> TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("novita-e2e-{kind}-"))
+        .tempdir()
+        .expect("temp dir")
+}
+
+fn command(kind: BridgeKind, port: u16, to_port: u16, extra: &[&str]) -> Command {
+    match kind {
+        BridgeKind::Websocat => {
+            let mut cmd = Command::new(require_tool("websocat"));
+            cmd.args(["-b", "--exit-on-eof"])
+                .args(extra)
+                .arg(format!("ws-l:127.0.0.1:{port}"))
+                .arg(format!("tcp:127.0.0.1:{to_port}"));
+            cmd
+        }
+        BridgeKind::Serve => {
+            let mut cmd = Command::new(bin_path("novita-proxy"));
+            cmd.arg("serve")
+                .args(extra)
+                .arg("--listen")
+                .arg(format!("127.0.0.1:{port}"))
+                .arg("--to")
+                .arg(format!("127.0.0.1:{to_port}"));
+            cmd
+        }
     }
 }

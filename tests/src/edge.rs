@@ -12,7 +12,7 @@ use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, 
 use tempfile::TempDir;
 
 use crate::tools::is_root;
-use crate::{free_port, require_tool, wait_for_port, Proc};
+use crate::{require_tool, start_on_free_port, try_wait_for_port, Proc};
 
 /// The domain the edge serves (`*.sandbox.test`); pass it to `novita-proxy --domain`.
 pub const EDGE_DOMAIN: &str = "sandbox.test";
@@ -79,20 +79,23 @@ impl EdgeBuilder {
         fs::write(d.join("edge.key"), key_pem).unwrap();
         fs::create_dir_all(d.join("tmp")).unwrap();
 
-        let port = free_port();
-        let conf = nginx_conf(&self.routes, port, &d.display().to_string());
         let conf_path = d.join("nginx.conf");
-        fs::write(&conf_path, conf).unwrap();
-
-        let mut cmd = Command::new(nginx);
-        cmd.arg("-p")
-            .arg(format!("{}/", d.display()))
-            .arg("-c")
-            .arg(&conf_path)
-            .arg("-e")
-            .arg(d.join("error.log"));
-        let mut proc = Proc::spawn("nginx edge", cmd, &d.join("nginx.out"));
-        wait_for_port(port, Duration::from_secs(20), &mut proc);
+        let (port, proc) = start_on_free_port(
+            "nginx edge",
+            |port| {
+                let conf = nginx_conf(&self.routes, port, &d.display().to_string());
+                fs::write(&conf_path, conf).unwrap();
+                let mut cmd = Command::new(&nginx);
+                cmd.arg("-p")
+                    .arg(format!("{}/", d.display()))
+                    .arg("-c")
+                    .arg(&conf_path)
+                    .arg("-e")
+                    .arg(d.join("error.log"));
+                Proc::spawn("nginx edge", cmd, &d.join("nginx.out"))
+            },
+            |port, proc| try_wait_for_port(port, Duration::from_secs(20), proc),
+        );
         Edge {
             port,
             ca_pem: ca_path,

@@ -36,7 +36,7 @@ pub use files::{
     random_bytes, random_tree, sha256_file, sha256_hex, tree_digest, write_random_file,
 };
 pub use http::{http_get, HttpServer};
-pub use net::{free_port, wait_for_port, CountingListener};
+pub use net::{free_port, start_on_free_port, try_wait_for_port, wait_for_port, CountingListener};
 pub use process::{assert_no_process_left, processes_matching, Proc};
 pub use rig::{sandbox_id, Link, Rig};
 pub use run::{run, run_ok, shell_quote, Outcome, Session};

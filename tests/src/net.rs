@@ -31,27 +31,60 @@ pub fn free_port() -> u16 {
 /// # Panics
 /// When `proc` exits first or nothing listens within `timeout`, with the process's log.
 pub fn wait_for_port(port: u16, timeout: Duration, proc: &mut Proc) {
+    if let Err(e) = try_wait_for_port(port, timeout, proc) {
+        panic!("{e}");
+    }
+}
+
+/// [`wait_for_port`] that returns the failure (with the process's log) instead of panicking.
+pub fn try_wait_for_port(port: u16, timeout: Duration, proc: &mut Proc) -> Result<(), String> {
     let deadline = Instant::now() + timeout;
     loop {
         if TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(1))
             .is_ok()
         {
-            return;
+            return Ok(());
         }
-        assert!(
-            proc.is_running(),
-            "{} exited before listening on port {port}; its log:\n{}",
-            proc.name(),
-            proc.log()
-        );
-        assert!(
-            Instant::now() < deadline,
-            "{} is not listening on port {port} after {timeout:?}; its log:\n{}",
-            proc.name(),
-            proc.log()
-        );
+        if !proc.is_running() {
+            return Err(format!(
+                "{} exited before listening on port {port}; its log:\n{}",
+                proc.name(),
+                proc.log()
+            ));
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "{} is not listening on port {port} after {timeout:?}; its log:\n{}",
+                proc.name(),
+                proc.log()
+            ));
+        }
         thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Starts a server on a free port: `start(port)` spawns it, `ready(port, proc)` waits until
+/// it serves. When the process exits before it is ready (another program took the port in
+/// the meantime), it is tried again on another port, three times at most.
+///
+/// # Panics
+/// When it is not ready in time while still running, or failed on three ports.
+pub fn start_on_free_port(
+    what: &str,
+    mut start: impl FnMut(u16) -> Proc,
+    ready: impl Fn(u16, &mut Proc) -> Result<(), String>,
+) -> (u16, Proc) {
+    let mut last = String::new();
+    for _ in 0..3 {
+        let port = free_port();
+        let mut proc = start(port);
+        match ready(port, &mut proc) {
+            Ok(()) => return (port, proc),
+            Err(e) if proc.is_running() => panic!("{e}"),
+            Err(e) => last = e,
+        }
+    }
+    panic!("{what} failed to start on three different ports; the last attempt: {last}")
 }
 
 /// A loopback listener that counts (and drops) every connection: the target to point a

@@ -62,23 +62,37 @@ impl Proc {
     /// Waits up to `timeout` for `cond(log)` to hold, panicking with the log otherwise (or as
     /// soon as the process exits).
     pub fn wait_for_log(&mut self, timeout: Duration, what: &str, cond: impl Fn(&str) -> bool) {
+        if let Err(e) = self.try_wait_for_log(timeout, what, cond) {
+            panic!("{e}");
+        }
+    }
+
+    /// [`Proc::wait_for_log`] that returns the failure (with the log) instead of panicking.
+    pub fn try_wait_for_log(
+        &mut self,
+        timeout: Duration,
+        what: &str,
+        cond: impl Fn(&str) -> bool,
+    ) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
         loop {
             if cond(&self.log()) {
-                return;
+                return Ok(());
             }
-            assert!(
-                self.is_running(),
-                "{} exited while waiting for {what}; its log:\n{}",
-                self.name,
-                self.log()
-            );
-            assert!(
-                Instant::now() < deadline,
-                "{} did not show {what} within {timeout:?}; its log:\n{}",
-                self.name,
-                self.log()
-            );
+            if !self.is_running() {
+                return Err(format!(
+                    "{} exited while waiting for {what}; its log:\n{}",
+                    self.name,
+                    self.log()
+                ));
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "{} did not show {what} within {timeout:?}; its log:\n{}",
+                    self.name,
+                    self.log()
+                ));
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tempfile::TempDir;
 
 use crate::run::shell_quote;
-use crate::{clean_env, free_port, require_tool, Proc};
+use crate::{clean_env, require_tool, start_on_free_port, Proc};
 
 /// Extra settings for [`Sshd::start_with`].
 #[derive(Debug, Clone, Default)]
@@ -74,45 +74,51 @@ impl Sshd {
         // The privilege separation directory sshd insists on (absent on fresh containers).
         let _ = fs::create_dir_all("/run/sshd");
 
-        let port = free_port();
-        let mut config: Vec<String> = opts.config.clone();
-        config.extend([
-            format!("Port {port}"),
-            "ListenAddress 127.0.0.1".to_owned(),
-            format!("HostKey {}", host_key.display()),
-            format!("AuthorizedKeysFile {}", authorized.display()),
-            "PidFile none".to_owned(),
-            "UsePAM no".to_owned(),
-            "StrictModes no".to_owned(),
-            "PubkeyAuthentication yes".to_owned(),
-            "PasswordAuthentication no".to_owned(),
-            "KbdInteractiveAuthentication no".to_owned(),
-            "PermitRootLogin prohibit-password".to_owned(),
-            "AllowTcpForwarding yes".to_owned(),
-            "Subsystem sftp internal-sftp".to_owned(),
-            "PrintMotd no".to_owned(),
-            "X11Forwarding no".to_owned(),
-            // Many concurrent sessions from one address must not be throttled.
-            "MaxStartups 200".to_owned(),
-            "MaxSessions 100".to_owned(),
-            "LogLevel VERBOSE".to_owned(),
-        ]);
-        if openssh_at_least(9, 8) {
-            // Junk and failed handshakes in the hostile-client tests must not get loopback
-            // penalised for the sessions that follow.
-            config.push("PerSourcePenalties no".to_owned());
-        }
         let config_path = dir.path().join("sshd_config");
-        fs::write(&config_path, config.join("\n") + "\n").unwrap();
-
-        let mut cmd = Command::new(sshd);
-        cmd.arg("-D").arg("-e").arg("-f").arg(&config_path);
-        let mut proc = Proc::spawn("sshd", cmd, &dir.path().join("sshd.log"));
-        let needle = format!("port {port}");
-        proc.wait_for_log(Duration::from_secs(20), "Server listening", |log| {
-            log.lines()
-                .any(|l| l.contains("Server listening") && l.contains(&needle))
-        });
+        let log_path = dir.path().join("sshd.log");
+        let (port, proc) = start_on_free_port(
+            "sshd",
+            |port| {
+                let mut config: Vec<String> = opts.config.clone();
+                config.extend([
+                    format!("Port {port}"),
+                    "ListenAddress 127.0.0.1".to_owned(),
+                    format!("HostKey {}", host_key.display()),
+                    format!("AuthorizedKeysFile {}", authorized.display()),
+                    "PidFile none".to_owned(),
+                    "UsePAM no".to_owned(),
+                    "StrictModes no".to_owned(),
+                    "PubkeyAuthentication yes".to_owned(),
+                    "PasswordAuthentication no".to_owned(),
+                    "KbdInteractiveAuthentication no".to_owned(),
+                    "PermitRootLogin prohibit-password".to_owned(),
+                    "AllowTcpForwarding yes".to_owned(),
+                    "Subsystem sftp internal-sftp".to_owned(),
+                    "PrintMotd no".to_owned(),
+                    "X11Forwarding no".to_owned(),
+                    // Many concurrent sessions from one address must not be throttled.
+                    "MaxStartups 200".to_owned(),
+                    "MaxSessions 100".to_owned(),
+                    "LogLevel VERBOSE".to_owned(),
+                ]);
+                if openssh_at_least(9, 8) {
+                    // Junk and failed handshakes in the hostile-client tests must not get
+                    // loopback penalised for the sessions that follow.
+                    config.push("PerSourcePenalties no".to_owned());
+                }
+                fs::write(&config_path, config.join("\n") + "\n").unwrap();
+                let mut cmd = Command::new(&sshd);
+                cmd.arg("-D").arg("-e").arg("-f").arg(&config_path);
+                Proc::spawn("sshd", cmd, &log_path)
+            },
+            |port, proc| {
+                let needle = format!("port {port}");
+                proc.try_wait_for_log(Duration::from_secs(20), "Server listening", |log| {
+                    log.lines()
+                        .any(|l| l.contains("Server listening") && l.contains(&needle))
+                })
+            },
+        );
         Sshd {
             port,
             client_key,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tempfile::TempDir;
 
 use crate::tools::is_root;
-use crate::{free_port, require_tool, wait_for_port, Proc};
+use crate::{require_tool, start_on_free_port, try_wait_for_port, Proc};
 
 /// A running tinyproxy on `127.0.0.1:port`, optionally requiring Basic auth, logging every
 /// request (CONNECTs included) to a file. Killed on drop.
@@ -40,33 +40,38 @@ impl Tinyproxy {
             .prefix("novita-e2e-tinyproxy-")
             .tempdir()
             .expect("temp dir");
-        let port = free_port();
         let log = dir.path().join("tinyproxy.log");
-        // No Allow/Deny lines: every client may connect. No ConnectPort lines: CONNECT to any
-        // port is allowed.
-        let mut conf = vec![
-            format!("Port {port}"),
-            "Listen 127.0.0.1".to_owned(),
-            "Timeout 600".to_owned(),
-            "MaxClients 200".to_owned(),
-            format!("LogFile \"{}\"", log.display()),
-            "LogLevel Info".to_owned(),
-            format!("PidFile \"{}\"", dir.path().join("tinyproxy.pid").display()),
-            "DisableViaHeader Yes".to_owned(),
-        ];
-        if is_root() {
-            conf.push("User root".to_owned());
-            conf.push("Group root".to_owned());
-        }
-        if let Some((user, password)) = &auth {
-            conf.push(format!("BasicAuth {user} {password}"));
-        }
         let conf_path = dir.path().join("tinyproxy.conf");
-        fs::write(&conf_path, conf.join("\n") + "\n").unwrap();
-        let mut cmd = Command::new(tinyproxy);
-        cmd.arg("-d").arg("-c").arg(&conf_path);
-        let mut proc = Proc::spawn("tinyproxy", cmd, &dir.path().join("tinyproxy.out"));
-        wait_for_port(port, Duration::from_secs(20), &mut proc);
+        let (port, proc) = start_on_free_port(
+            "tinyproxy",
+            |port| {
+                // No Allow/Deny lines: every client may connect. No ConnectPort lines: CONNECT
+                // to any port is allowed.
+                let mut conf = vec![
+                    format!("Port {port}"),
+                    "Listen 127.0.0.1".to_owned(),
+                    "Timeout 600".to_owned(),
+                    "MaxClients 200".to_owned(),
+                    format!("LogFile \"{}\"", log.display()),
+                    "LogLevel Info".to_owned(),
+                    format!("PidFile \"{}\"", dir.path().join("tinyproxy.pid").display()),
+                    "DisableViaHeader Yes".to_owned(),
+                ];
+                if is_root() {
+                    // It would otherwise warn and keep running as root anyway.
+                    conf.push("User root".to_owned());
+                    conf.push("Group root".to_owned());
+                }
+                if let Some((user, password)) = &auth {
+                    conf.push(format!("BasicAuth {user} {password}"));
+                }
+                fs::write(&conf_path, conf.join("\n") + "\n").unwrap();
+                let mut cmd = Command::new(&tinyproxy);
+                cmd.arg("-d").arg("-c").arg(&conf_path);
+                Proc::spawn("tinyproxy", cmd, &dir.path().join("tinyproxy.out"))
+            },
+            |port, proc| try_wait_for_port(port, Duration::from_secs(20), proc),
+        );
         Tinyproxy {
             port,
             auth,
