@@ -37,6 +37,8 @@ pub use files::{
 };
 pub use http::{http_get, HttpServer};
 pub use net::{free_port, start_on_free_port, try_wait_for_port, wait_for_port, CountingListener};
+#[cfg(unix)]
+pub use process::send_signal;
 pub use process::{assert_no_process_left, processes_matching, Proc};
 pub use rig::{sandbox_id, Link, Rig};
 pub use run::{run, run_ok, shell_quote, Outcome, Session};

@@ -241,3 +241,14 @@ fn describe(pid: u32) -> String {
         .unwrap_or_default();
     format!("{pid} {}", cmdline.trim())
 }
+
+/// Sends `signal` (`libc::SIGHUP`, `libc::SIGTERM`, ...) to the process `pid`.
+#[cfg(unix)]
+#[allow(unsafe_code)]
+pub fn send_signal(pid: u32, signal: i32) {
+    let pid = libc::pid_t::try_from(pid).expect("a valid pid");
+    assert!(pid > 1, "refusing to signal pid {pid}");
+    // SAFETY: kill(2) takes plain integers and has no memory effects.
+    let rc = unsafe { libc::kill(pid, signal) };
+    assert_eq!(rc, 0, "kill({pid}, {signal}) failed");
+}
