@@ -174,7 +174,7 @@ impl Session {
         Session::start(cmd, false)
     }
 
-    /// Starts `argv` on a new local pty (`script -qfec`), stdout and stderr merged.
+    /// Starts `argv` on a new local pty (`script`), stdout and stderr merged.
     pub fn pty(argv: &[String]) -> Session {
         let line = argv
             .iter()
@@ -182,7 +182,13 @@ impl Session {
             .collect::<Vec<_>>()
             .join(" ");
         let mut cmd = Command::new(require_tool("script"));
-        cmd.args(["-q", "-f", "-e", "-c", &line, "/dev/null"]);
+        if cfg!(any(target_os = "macos", target_os = "freebsd")) {
+            // BSD script: script -q FILE COMMAND...
+            cmd.args(["-q", "/dev/null", "/bin/sh", "-c", &line]);
+        } else {
+            // util-linux script: quiet, flush at once, return the command's exit status.
+            cmd.args(["-q", "-f", "-e", "-c", &line, "/dev/null"]);
+        }
         Session::start(&mut cmd, true)
     }
 
