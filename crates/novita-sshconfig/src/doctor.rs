@@ -211,7 +211,11 @@ fn check_proxy(inputs: &Inputs<'_>) -> Check {
             format!(
                 "{} ({})",
                 path.display(),
-                String::from_utf8_lossy(&out.stdout).trim()
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .trim()
             ),
         ),
         Ok(out) => Check::fail(

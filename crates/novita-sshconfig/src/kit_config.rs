@@ -87,9 +87,11 @@ impl KitConfig<'_> {
             Expansion::Tokens,
         )?;
         let mut out = String::new();
-        out.push_str(
-            "# Written by novita-sshconfig from ~/.ssh/novita/settings.json: edits here are\n\
-             # replaced. Change it with `novita-sshconfig add|remove|config install`.\n",
+        let _ = write!(
+            out,
+            "# Written by novita-sshconfig from {}: edits here\n\
+             # are replaced. Change it with `novita-sshconfig add|remove|config install`.\n",
+            self.paths.display_for_ssh(&self.paths.settings)
         );
         for host in &s.hosts {
             let _ = write!(

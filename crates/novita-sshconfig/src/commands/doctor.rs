@@ -27,7 +27,11 @@ pub fn doctor(ctx: &Ctx, args: &DoctorArgs) -> anyhow::Result<()> {
         None => (format!("{PLACEHOLDER}{HOST_SUFFIX}"), None),
         Some(given) => resolve_host(given, &settings.hosts)?,
     };
-    let proxy_path = ctx.proxy_path(&settings);
+    // The path the config uses, even when it is gone (that is what doctor reports).
+    let proxy_path = settings
+        .proxy_command_path
+        .clone()
+        .unwrap_or_else(|| ctx.proxy_path(&settings));
     let kit = KitConfig {
         settings: &settings,
         paths: &ctx.paths,

@@ -240,6 +240,31 @@ fn configured_settings(
     Ok((s.validated()?, proxy_path))
 }
 
+/// Everything that can refuse the command, checked before the lock is taken or a folder
+/// is created, so a refused command leaves no trace.
+fn precheck(ctx: &Ctx, args: &InstallArgs) -> anyhow::Result<()> {
+    if let Some(user) = &args.user {
+        novita_ssh_core::validate::user(user)?;
+    }
+    proxy_options(&args.proxy)?;
+    let settings = ctx.settings()?;
+    let path = ctx.ssh_config(args.write.ssh_config.as_deref(), &settings)?;
+    check_markers(&path)
+}
+
+/// Refuses (exit 3) a user config whose markers are broken.
+fn check_markers(path: &Path) -> anyhow::Result<()> {
+    if let Some(text) = read_user_config(path)? {
+        managed_section::find(&text).map_err(|e| {
+            failure(
+                Code::BrokenMarkers,
+                format!("refusing to change {}: {e}", path.display()),
+            )
+        })?;
+    }
+    Ok(())
+}
+
 /// What `install` planned.
 struct InstallPlan {
     changes: ChangeSet,
@@ -295,6 +320,7 @@ fn confirm_user_change(ctx: &Ctx, changes: &ChangeSet, ssh_config: &Path) -> any
 
 /// `config install`.
 pub fn install(ctx: &Ctx, args: &InstallArgs) -> anyhow::Result<()> {
+    precheck(ctx, args)?;
     let _lock = if args.write.dry_run {
         None
     } else {
@@ -330,6 +356,13 @@ pub fn install(ctx: &Ctx, args: &InstallArgs) -> anyhow::Result<()> {
 /// `init`: key, config, template, next steps.
 pub fn init(ctx: &Ctx, args: &InitArgs) -> anyhow::Result<()> {
     let dry_run = args.install.write.dry_run;
+    precheck(ctx, &args.install)?;
+    if let Some(key) = &args.key.key {
+        crate::keys::inspect_pair(&crate::paths::absolute(key)?)?;
+    }
+    if !args.no_template {
+        super::template::precheck(&args.template, &plan_user(&args.install, &ctx.settings()?)?)?;
+    }
     let _lock = if dry_run { None } else { Some(ctx.lock()?) };
     let current = ctx.settings()?;
 
@@ -446,6 +479,7 @@ fn print_next_steps(ctx: &Ctx, args: &InitArgs) {
 /// `config uninstall`.
 pub fn uninstall(ctx: &Ctx, args: &UninstallArgs) -> anyhow::Result<()> {
     let dry_run = args.write.dry_run;
+    check_markers(&ctx.ssh_config(args.write.ssh_config.as_deref(), &ctx.settings()?)?)?;
     let _lock = if dry_run || !ctx.paths.kit_dir.exists() {
         None
     } else {

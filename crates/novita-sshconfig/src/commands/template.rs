@@ -36,6 +36,20 @@ pub(super) fn plan_files(
         .collect()
 }
 
+/// Checks the template options (with a placeholder key) before anything is written.
+pub(super) fn precheck(opts: &TemplateOptions, user: &str) -> anyhow::Result<()> {
+    const PLACEHOLDER_KEY: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHSDQhBdGl8U0mEdaDxGfS2uj3rR5LZB7p3Cn9xKNvwQ check";
+    Spec {
+        user: user.to_owned(),
+        public_key: PLACEHOLDER_KEY.to_owned(),
+        bridge: opts.bridge,
+        bridge_url: opts.bridge_url.clone(),
+    }
+    .plan()
+    .map(|_| ())
+}
+
 /// The public key line the template authorizes.
 fn public_line(ctx: &Ctx, args: &TemplateArgs) -> anyhow::Result<String> {
     if let Some(file) = &args.public_key {
