@@ -40,9 +40,11 @@ chmod 0755 "$tmp/usr/sbin/policy-rc.d"
 printf 'Acquire::Retries "0";\n' >"$tmp/etc/apt/apt.conf.d/99-novita-ssh-e2e-offline"
 
 # Package lists, so that an apt-get install of a package the image already has succeeds
-# offline, as it does on the platform.
+# offline, as it does on the platform; and the .deb files (not installed) of the packages a
+# template may add for the kit's promises (rsync), so that installing them works offline too.
 unshare --mount --pid --fork --mount-proc -- \
-  chroot "$tmp" /bin/sh -c 'apt-get -q update && apt-get clean' >&2
+  chroot "$tmp" /bin/sh -c 'apt-get -q update && apt-get clean &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -q -y --download-only rsync' >&2
 
 # The platform's base provisioning (the parts that concern logins).
 chroot "$tmp" /bin/sh -eu -c '
