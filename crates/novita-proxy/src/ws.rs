@@ -613,6 +613,49 @@ mod tests {
         assert_eq!(generate_key().len(), 24);
     }
 
+    /// Random and mutated frames never panic the decoder, and whatever it accepts
+    /// stays within the buffer it was given.
+    #[test]
+    fn random_input_never_panics() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let valid = frame(opcode::BINARY, &[1, 2, 3, 4, 5], Some([1, 2, 3, 4]));
+        for round in 0..20_000 {
+            let len = (next() % 64) as usize;
+            let mut input: Vec<u8> = if round % 2 == 0 {
+                (0..len).map(|_| next() as u8).collect()
+            } else {
+                let mut v = valid.repeat(1 + len % 3);
+                let i = (next() as usize) % v.len();
+                v[i] ^= 1 << (next() % 8);
+                v
+            };
+            for role in [Role::Client, Role::Server] {
+                let mut dec = Decoder::new(role, Some(1 << 16));
+                let mut pos = 0;
+                while pos < input.len() {
+                    match dec.decode(&mut input[pos..]) {
+                        Ok((used, event)) => {
+                            if let Some(Event::Data(a, b)) = event {
+                                assert!(a <= b && b <= input.len() - pos);
+                            }
+                            if used == 0 {
+                                break;
+                            }
+                            pos += used;
+                        }
+                        Err(_) => break,
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn mask_keys_vary() {
         let mut keys = MaskKeys::new();
