@@ -156,8 +156,9 @@ impl Sandbox {
     /// As [`Sandbox::build`].
     pub fn build_with(template_py: &Path, options: &SandboxOptions) -> Sandbox {
         let started = Instant::now();
-        let spec = template::read(template_py);
+        preflight();
         let base = rootfs::base();
+        let spec = template::read(template_py);
         let ns = Namespace::boot(&base);
         let mut sandbox = Sandbox {
             spec,
@@ -391,6 +392,50 @@ impl Sandbox {
             thread::sleep(Duration::from_millis(100));
         }
     }
+}
+
+/// The host tools the emulated sandbox needs, with the Debian package of each.
+const TOOLS: [(&str, &str); 9] = [
+    ("debootstrap", "debootstrap"),
+    ("unshare", "util-linux"),
+    ("nsenter", "util-linux"),
+    ("flock", "util-linux"),
+    ("mount", "mount"),
+    ("chroot", "coreutils"),
+    ("ip", "iproute2"),
+    ("sshpass", "sshpass"),
+    ("python3", "python3"),
+];
+
+/// Fails at once, naming every missing tool and its package, when the sandbox cannot be built.
+fn preflight() {
+    assert!(
+        crate::tools::is_root(),
+        "the emulated sandbox needs root (unshare, chroot, mount): run the suite as root, \
+         as .ci/run does"
+    );
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let dirs: Vec<PathBuf> = std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
+        .collect();
+    let missing: Vec<(&str, &str)> = TOOLS
+        .into_iter()
+        .filter(|(tool, _)| !dirs.iter().any(|d| d.join(tool).is_file()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the emulated sandbox needs {}: apt-get install {} (the suite never skips)",
+        missing
+            .iter()
+            .map(|(t, _)| *t)
+            .collect::<Vec<_>>()
+            .join(", "),
+        missing
+            .iter()
+            .map(|(_, p)| *p)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
 }
 
 impl Drop for Sandbox {
