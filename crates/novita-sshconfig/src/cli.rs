@@ -22,7 +22,8 @@ Files:
   ~/.ssh/novita/settings.json  defaults and named hosts the config is generated from
   ~/.ssh/novita/id_ed25519     the key (and .pub)
   ~/.ssh/novita/known_hosts    host keys of sandboxes
-  ~/.ssh/config                gets a marked section with one Include line (backup: config.novita-ssh.bak)
+  ~/.ssh/config                gets a marked section with one Include line
+  ~/.ssh/config.novita-ssh.bak the previous version of ~/.ssh/config
 
 Examples:
   novita-sshconfig init                       key, ssh config and template in ./novita-ssh-template
