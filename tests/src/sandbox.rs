@@ -278,6 +278,9 @@ impl Sandbox {
     }
 
     fn log(&mut self, line: &str) {
+        if line.is_empty() {
+            return;
+        }
         if line.starts_with("==") {
             let at = self.started.elapsed().as_secs_f64();
             self.build_log.push_str(&format!("[{at:6.2}s] "));
