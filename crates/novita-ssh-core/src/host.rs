@@ -59,7 +59,10 @@ mod tests {
             ("iz3m5v8axsybc877b539s", "iz3m5v8axsybc877b539s"),
             ("iz3m5v8axsybc877b539s.novita", "iz3m5v8axsybc877b539s"),
             ("IZ3M5V8AXSYBC877B539S.NOVITA", "iz3m5v8axsybc877b539s"),
-            ("iz3m5v8axsybc877b539s-b9b802c4", "iz3m5v8axsybc877b539s-b9b802c4"),
+            (
+                "iz3m5v8axsybc877b539s-b9b802c4",
+                "iz3m5v8axsybc877b539s-b9b802c4",
+            ),
         ] {
             assert_eq!(parse_host(input).map(|h| h.to_string()).as_deref(), Ok(id));
         }
@@ -69,12 +72,25 @@ mod tests {
     fn refuses_everything_else() {
         let long = "a".repeat(300);
         for bad in [
-            "", ".novita", "a b", "x;rm -rf ~", "../x", "%h", "ñandú", "a\nb", "a.b.novita",
-            "host.example.com", long.as_str(), "a.novita.novita",
+            "",
+            ".novita",
+            "a b",
+            "x;rm -rf ~",
+            "../x",
+            "%h",
+            "ñandú",
+            "a\nb",
+            "a.b.novita",
+            "host.example.com",
+            long.as_str(),
+            "a.novita.novita",
         ] {
             let err = parse_host(bad).expect_err(bad);
             let text = err.to_string();
-            assert!(!text.contains('\n'), "multi-line message for {bad:?}: {text}");
+            assert!(
+                !text.contains('\n'),
+                "multi-line message for {bad:?}: {text}"
+            );
         }
     }
 }

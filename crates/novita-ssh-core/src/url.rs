@@ -25,7 +25,10 @@ impl WsUrl {
         const WHAT: &str = "URL";
         const HINT: &str = "pass a ws:// or wss:// URL such as wss://8081-{id}.sandbox.novita.ai/";
         if value.is_empty() {
-            return Err(ValidationError::Empty { what: WHAT, hint: HINT });
+            return Err(ValidationError::Empty {
+                what: WHAT,
+                hint: HINT,
+            });
         }
         if !value.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(ValidationError::invalid(
@@ -50,9 +53,9 @@ impl WsUrl {
                 ))
             }
         };
-        let authority = uri.authority().ok_or_else(|| {
-            ValidationError::invalid(WHAT, value, "there is no host", HINT)
-        })?;
+        let authority = uri
+            .authority()
+            .ok_or_else(|| ValidationError::invalid(WHAT, value, "there is no host", HINT))?;
         if authority.as_str().contains('@') {
             return Err(ValidationError::invalid(
                 WHAT,
@@ -109,7 +112,12 @@ impl WsUrl {
 impl fmt::Display for WsUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let scheme = if self.secure { "wss" } else { "ws" };
-        write!(f, "{scheme}://{}{}", self.host_header(), self.path_and_query)
+        write!(
+            f,
+            "{scheme}://{}{}",
+            self.host_header(),
+            self.path_and_query
+        )
     }
 }
 
@@ -149,7 +157,10 @@ mod tests {
     fn builds_the_public_url() {
         let id = SandboxId::parse("iz3m5v8axsybc877b539s").expect("id");
         let url = sandbox_url(&id, 8081, "us-phx-1.sandbox.novita.ai").expect("url");
-        assert_eq!(url.to_string(), "wss://8081-iz3m5v8axsybc877b539s.us-phx-1.sandbox.novita.ai/");
+        assert_eq!(
+            url.to_string(),
+            "wss://8081-iz3m5v8axsybc877b539s.us-phx-1.sandbox.novita.ai/"
+        );
         assert_eq!(url.port, 443);
         assert!(url.secure);
         assert!(sandbox_url(&id, 8081, "evil.com/x").is_err());
@@ -164,7 +175,15 @@ mod tests {
         let v6 = WsUrl::parse("ws://[::1]:9/").expect("v6");
         assert_eq!(v6.host, "::1");
         assert_eq!(v6.host_header(), "[::1]:9");
-        for bad in ["http://x/", "ws://", "ws://a b/", "ws://u:p@x/", "wss://x:0/", "ws://x/\n", "ws://{id}/"] {
+        for bad in [
+            "http://x/",
+            "ws://",
+            "ws://a b/",
+            "ws://u:p@x/",
+            "wss://x:0/",
+            "ws://x/\n",
+            "ws://{id}/",
+        ] {
             assert!(url_from_template(bad, None, 1).is_err(), "{bad:?} accepted");
         }
     }
