@@ -191,8 +191,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
     pub connect_timeout: Duration,
 
-    /// At most this many connections at once (handshaking or bridging); further ones are
-    /// closed at once. Bounds memory under a flood.
+    /// At most this many connections at once (handshaking or bridging), which bounds
+    /// memory under a flood. When full, the oldest unfinished handshake is dropped to make
+    /// room for a new connection; when all are bridged, new ones are closed at once.
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
 

@@ -5,9 +5,11 @@
 //! only ever stalls itself. Unfinished handshakes are cut after `--handshake-timeout`, and
 //! `--max-connections` bounds the total, so a flood costs bounded memory.
 
+use std::collections::VecDeque;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -15,6 +17,7 @@ use base64::Engine as _;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::AbortHandle;
 
 use crate::cli::ServeArgs;
 use crate::exit::{Exit, Failure};
@@ -78,6 +81,7 @@ pub async fn run(args: &ServeArgs) -> Result<(), Failure> {
         },
     });
     let limit = Arc::new(Semaphore::new(args.max_connections as usize));
+    let pending = Arc::new(Pending::default());
     let ids = AtomicU64::new(0);
     let mut last_full_warning: Option<tokio::time::Instant> = None;
     let stop = stop_signal();
@@ -85,20 +89,30 @@ pub async fn run(args: &ServeArgs) -> Result<(), Failure> {
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((sock, peer)) => match limit.clone().try_acquire_owned() {
-                    Ok(permit) => {
-                        let id = ids.fetch_add(1, Ordering::Relaxed) + 1;
-                        tokio::spawn(connection(sock, peer, id, config.clone(), permit));
-                    }
-                    Err(_) => {
-                        drop(sock);
-                        let now = tokio::time::Instant::now();
-                        if last_full_warning.is_none_or(|t| now - t > Duration::from_secs(10)) {
-                            last_full_warning = Some(now);
-                            crate::warn!("serve: {} connections open (--max-connections): refusing new ones", args.max_connections);
+                Ok((sock, peer)) => {
+                    let id = ids.fetch_add(1, Ordering::Relaxed) + 1;
+                    match limit.clone().try_acquire_owned() {
+                        Ok(permit) => pending.spawn(id, connection(sock, peer, id, config.clone(), permit, pending.clone())),
+                        // Full: make room by dropping the oldest unfinished handshake (real
+                        // clients finish theirs in one round trip, idle floods never do).
+                        Err(_) if pending.evict_oldest() => {
+                            let (limit, config, registry) = (limit.clone(), config.clone(), pending.clone());
+                            pending.spawn(id, async move {
+                                if let Ok(Ok(permit)) = tokio::time::timeout(Duration::from_secs(1), limit.acquire_owned()).await {
+                                    connection(sock, peer, id, config, permit, registry).await;
+                                }
+                            });
+                        }
+                        Err(_) => {
+                            drop(sock);
+                            let now = tokio::time::Instant::now();
+                            if last_full_warning.is_none_or(|t| now - t > Duration::from_secs(10)) {
+                                last_full_warning = Some(now);
+                                crate::warn!("serve: {} connections bridged (--max-connections): refusing new ones", args.max_connections);
+                            }
                         }
                     }
-                },
+                }
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
                     crate::warn!("serve: accept failed: {e}");
@@ -110,6 +124,64 @@ pub async fn run(args: &ServeArgs) -> Result<(), Failure> {
                 return Ok(());
             }
         }
+    }
+}
+
+/// Connections that have not finished their handshake, oldest first, so that a flood of
+/// idle ones can be cut to make room.
+#[derive(Default)]
+struct Pending {
+    tasks: Mutex<VecDeque<(u64, AbortHandle)>>,
+}
+
+impl Pending {
+    /// Spawns a connection task, registered as pending until it calls [`Pending::done`].
+    fn spawn<F>(&self, id: u64, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let handle = tokio::spawn(task).abort_handle();
+        if let Ok(mut tasks) = self.tasks.lock() {
+            tasks.push_back((id, handle));
+        }
+    }
+
+    /// The connection finished its handshake (or ended): it is no longer evictable.
+    fn done(&self, id: u64) {
+        if let Ok(mut tasks) = self.tasks.lock() {
+            if let Some(i) = tasks.iter().position(|(t, _)| *t == id) {
+                tasks.remove(i);
+            }
+        }
+    }
+
+    /// Aborts the oldest pending handshake; `false` if there is none.
+    fn evict_oldest(&self) -> bool {
+        let oldest = self
+            .tasks
+            .lock()
+            .ok()
+            .and_then(|mut tasks| tasks.pop_front());
+        match oldest {
+            Some((id, handle)) => {
+                handle.abort();
+                crate::info!("#{id}: handshake dropped to make room (--max-connections)");
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Marks a connection as no longer pending when dropped (also when its task is aborted).
+struct PendingGuard {
+    pending: Arc<Pending>,
+    id: u64,
+}
+
+impl Drop for PendingGuard {
+    fn drop(&mut self) {
+        self.pending.done(self.id);
     }
 }
 
@@ -262,7 +334,9 @@ async fn connection(
     id: u64,
     config: Arc<Config>,
     _permit: OwnedSemaphorePermit,
+    pending: Arc<Pending>,
 ) {
+    let pending = PendingGuard { pending, id };
     let _ = sock.set_nodelay(true);
     let started = tokio::time::Instant::now();
     let (request, leftover) =
@@ -318,6 +392,7 @@ async fn connection(
             return;
         }
     }
+    drop(pending);
     crate::info!("#{id} {peer}: {} bridged to {}", request.path, config.to);
     let mut target = target;
     let (from_target, to_target) = target.split();

@@ -360,3 +360,82 @@ fn serve_refuses_plain_http_and_keeps_running() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// An echo server on a free port: echoes each connection until it ends.
+fn echo_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            thread::spawn(move || {
+                let mut reader = stream.try_clone().expect("clone");
+                let mut writer = stream;
+                let _ = std::io::copy(&mut reader, &mut writer);
+                let _ = writer.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    addr
+}
+
+/// Starts `serve` with `extra` arguments and waits until it accepts connections.
+fn start_serve(to: &str, extra: &[&str]) -> (std::process::Child, String) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let child = bin()
+        .args(["serve", "--listen", &listen, "--to", to])
+        .args(extra)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    for _ in 0..100 {
+        if TcpStream::connect(&listen).is_ok() {
+            return (child, listen);
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    panic!("serve did not start on {listen}");
+}
+
+#[test]
+fn client_and_serve_carry_bytes_both_ways_and_survive_an_idle_flood() {
+    let echo = echo_server();
+    let (mut serve, listen) = start_serve(&echo, &["--max-connections", "4"]);
+    // More idle half-handshakes than --max-connections allows.
+    let idle: Vec<TcpStream> = (0..10)
+        .map(|_| {
+            let mut s = TcpStream::connect(&listen).expect("connect");
+            let _ = s.write_all(b"GET / HTTP/1.1\r\nUpgrade: websocket\r\n");
+            s
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(200));
+    let payload: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let url = format!("ws://{listen}/");
+    let mut client = bin()
+        .args(["--url", &url])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn client");
+    let mut stdin = client.stdin.take().expect("stdin");
+    let data = payload.clone();
+    let writer = thread::spawn(move || stdin.write_all(&data));
+    let out = client.wait_with_output().expect("client");
+    writer.join().expect("writer").expect("write stdin");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.stdout.len(), payload.len());
+    assert!(out.stdout == payload, "echoed bytes differ");
+    assert!(
+        serve.try_wait().expect("wait").is_none(),
+        "serve must keep running"
+    );
+    drop(idle);
+    let _ = serve.kill();
+    let _ = serve.wait();
+}
