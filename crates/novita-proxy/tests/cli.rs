@@ -329,36 +329,16 @@ fn a_proxy_that_refuses_exits_8_and_names_itself() {
 
 #[test]
 fn serve_refuses_plain_http_and_keeps_running() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut child = bin()
-        .args(["serve", "--listen", &listen, "--to", "127.0.0.1:9"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn serve");
+    let mut serve = Serve::start("127.0.0.1:9", &[]);
+    let mut s = TcpStream::connect(&serve.listen).expect("connect");
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("write");
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
     let mut answer = String::new();
-    for _ in 0..100 {
-        if let Ok(mut s) = TcpStream::connect(&listen) {
-            s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-                .expect("write");
-            s.set_read_timeout(Some(Duration::from_secs(5)))
-                .expect("timeout");
-            let _ = BufReader::new(s).read_line(&mut answer);
-            break;
-        }
-        thread::sleep(Duration::from_millis(50));
-    }
+    let _ = BufReader::new(s).read_line(&mut answer);
     assert!(answer.starts_with("HTTP/1.1 426"), "{answer:?}");
-    assert!(
-        child.try_wait().expect("wait").is_none(),
-        "serve must keep running"
-    );
-    let _ = child.kill();
-    let _ = child.wait();
+    assert!(serve.is_running(), "serve must keep running");
 }
 
 /// An echo server on a free port: echoes each connection until it ends.
@@ -378,33 +358,54 @@ fn echo_server() -> String {
     addr
 }
 
-/// Starts `serve` with `extra` arguments and waits until it accepts connections.
-fn start_serve(to: &str, extra: &[&str]) -> (std::process::Child, String) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let child = bin()
-        .args(["serve", "--listen", &listen, "--to", to])
-        .args(extra)
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn serve");
-    for _ in 0..100 {
-        if TcpStream::connect(&listen).is_ok() {
-            return (child, listen);
+/// A running `serve`, killed when dropped (also when a test fails).
+struct Serve {
+    child: std::process::Child,
+    listen: String,
+}
+
+impl Serve {
+    /// Starts `serve` with `extra` arguments and waits until it accepts connections.
+    fn start(to: &str, extra: &[&str]) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let listen = format!("127.0.0.1:{port}");
+        let child = bin()
+            .args(["serve", "--listen", &listen, "--to", to])
+            .args(extra)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn serve");
+        let serve = Self { child, listen };
+        for _ in 0..100 {
+            if TcpStream::connect(&serve.listen).is_ok() {
+                return serve;
+            }
+            thread::sleep(Duration::from_millis(50));
         }
-        thread::sleep(Duration::from_millis(50));
+        panic!("serve did not start on {}", serve.listen);
     }
-    panic!("serve did not start on {listen}");
+
+    fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("wait").is_none()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 #[test]
 fn client_and_serve_carry_bytes_both_ways_and_survive_an_idle_flood() {
     let echo = echo_server();
-    let (mut serve, listen) = start_serve(&echo, &["--max-connections", "4"]);
+    let mut serve = Serve::start(&echo, &["--max-connections", "4"]);
+    let listen = serve.listen.clone();
     // More idle half-handshakes than --max-connections allows.
     let idle: Vec<TcpStream> = (0..10)
         .map(|_| {
@@ -431,11 +432,6 @@ fn client_and_serve_carry_bytes_both_ways_and_survive_an_idle_flood() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(out.stdout.len(), payload.len());
     assert!(out.stdout == payload, "echoed bytes differ");
-    assert!(
-        serve.try_wait().expect("wait").is_none(),
-        "serve must keep running"
-    );
+    assert!(serve.is_running(), "serve must keep running");
     drop(idle);
-    let _ = serve.kill();
-    let _ = serve.wait();
 }
