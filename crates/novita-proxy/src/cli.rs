@@ -125,8 +125,9 @@ pub struct ClientArgs {
     pub traffic_token: Option<String>,
 
     /// A PEM file with extra CA certificates to trust (a corporate TLS proxy, a test CA).
-    /// The OS trust store, the bundled Mozilla roots and the file named by SSL_CERT_FILE
-    /// are always trusted; verification can not be turned off.
+    /// The bundled Mozilla roots and the OS trust store are always trusted (SSL_CERT_FILE
+    /// and SSL_CERT_DIR replace the OS store, as in OpenSSL); verification can not be
+    /// turned off.
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
 

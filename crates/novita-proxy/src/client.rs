@@ -72,7 +72,7 @@ pub fn target(args: &ClientArgs, env: &dyn Fn(&str) -> Option<String>) -> Result
         env,
     )?;
     let tls = if url.secure || proxy.as_ref().is_some_and(|p| p.secure) {
-        Some(tls::client_config(args.cacert.as_deref())?)
+        Some(tls::Roots::new(args.cacert.as_deref())?)
     } else {
         None
     };
@@ -166,6 +166,9 @@ pub async fn run(target: Target, args: &ClientArgs) -> Result<(), Failure> {
             .map(|p| format!(" through proxy {} (from {})", p.display(), p.source))
             .unwrap_or_default()
     );
+    if let Some(roots) = &target.tls {
+        roots.preload();
+    }
     let (transport, leftover) = open_with_retry(&target, args).await?;
     let (input, output) = crate::stdio::open();
     let ping_interval = (!args.ping_interval.is_zero()).then_some(args.ping_interval);

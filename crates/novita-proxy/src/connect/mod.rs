@@ -32,8 +32,8 @@ pub struct Target {
     pub connect_to: Option<(String, u16)>,
     /// The HTTP proxy, if any.
     pub proxy: Option<Proxy>,
-    /// TLS settings (for `wss://` URLs and `https://` proxies).
-    pub tls: Option<Arc<ClientConfig>>,
+    /// TLS trust anchors (for `wss://` URLs and `https://` proxies).
+    pub tls: Option<Arc<tls::Roots>>,
     /// Extra request headers, validated.
     pub headers: Vec<(String, String)>,
     /// Whether a traffic access token is among the headers.
@@ -74,7 +74,7 @@ pub async fn open(target: &Target, timeout: Duration) -> Result<(Transport, Vec<
         Some(proxy) => via_proxy(target, proxy, tcp_host, tcp_port, deadline).await?,
     };
     let mut transport = if url.secure {
-        let config = tls_config(target)?;
+        let config = tls_config(target).await?;
         let name = tls::server_name(&url.host)?;
         let connect = TlsConnector::from(config).connect(name, leg);
         match tokio::time::timeout_at(deadline, connect).await {
@@ -103,11 +103,14 @@ pub async fn open(target: &Target, timeout: Duration) -> Result<(Transport, Vec<
     }
 }
 
-fn tls_config(target: &Target) -> Result<Arc<ClientConfig>, Failure> {
-    target
-        .tls
-        .clone()
-        .ok_or_else(|| Failure::new(Exit::Internal, "TLS is not configured: please report this"))
+async fn tls_config(target: &Target) -> Result<Arc<ClientConfig>, Failure> {
+    match &target.tls {
+        Some(roots) => Ok(roots.config().await),
+        None => Err(Failure::new(
+            Exit::Internal,
+            "TLS is not configured: please report this",
+        )),
+    }
 }
 
 fn timed_out(exit: Exit, what: &str, timeout: Duration) -> Failure {
@@ -162,7 +165,7 @@ async fn via_proxy(
     })?;
     crate::info!("connected to proxy {shown} (from {})", proxy.source);
     let mut leg = if proxy.secure {
-        let config = tls_config(target)?;
+        let config = tls_config(target).await?;
         let name = tls::server_name(&proxy.host)?;
         match tokio::time::timeout_at(deadline, TlsConnector::from(config).connect(name, tcp)).await
         {

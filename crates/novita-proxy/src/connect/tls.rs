@@ -3,7 +3,7 @@
 
 use std::io;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -11,40 +11,89 @@ use rustls::{ClientConfig, RootCertStore};
 
 use crate::exit::{Exit, Failure};
 
-/// Builds the client TLS configuration. A `--cacert` file that cannot be read or holds no
-/// certificate is a usage error.
-pub fn client_config(cacert: Option<&Path>) -> Result<Arc<ClientConfig>, Failure> {
+/// The trust anchors of the client, loaded once, in the background.
+///
+/// Loading the OS trust store reads hundreds of files on Linux and queries the keychain on
+/// macOS; [`Roots::preload`] starts it on a blocking thread while DNS, TCP and the proxy
+/// proceed, and [`Roots::config`] waits for it only when the TLS handshake starts.
+pub struct Roots {
+    extra: Vec<CertificateDer<'static>>,
+    config: tokio::sync::OnceCell<Arc<ClientConfig>>,
+    loading: Mutex<Option<tokio::task::JoinHandle<Arc<ClientConfig>>>>,
+}
+
+impl Roots {
+    /// Reads `--cacert` now (a file that cannot be read or holds no certificate is a
+    /// usage error); the rest is loaded later.
+    pub fn new(cacert: Option<&Path>) -> Result<Arc<Self>, Failure> {
+        let mut extra = Vec::new();
+        if let Some(path) = cacert {
+            extra = read_pem_file(path, "--cacert")?;
+        }
+        Ok(Arc::new(Self {
+            extra,
+            config: tokio::sync::OnceCell::new(),
+            loading: Mutex::new(None),
+        }))
+    }
+
+    /// Starts loading on a blocking thread. Call inside the runtime.
+    pub fn preload(&self) {
+        let extra = self.extra.clone();
+        let handle = tokio::task::spawn_blocking(move || build(extra));
+        if let Ok(mut loading) = self.loading.lock() {
+            *loading = Some(handle);
+        }
+    }
+
+    /// The TLS configuration, waiting for [`Roots::preload`] if it is still loading.
+    pub async fn config(&self) -> Arc<ClientConfig> {
+        self.config
+            .get_or_init(|| async {
+                let handle = self.loading.lock().ok().and_then(|mut l| l.take());
+                match handle {
+                    Some(handle) => match handle.await {
+                        Ok(config) => config,
+                        Err(_) => build(self.extra.clone()),
+                    },
+                    None => build(self.extra.clone()),
+                }
+            })
+            .await
+            .clone()
+    }
+}
+
+/// Builds the client configuration: the OS trust store (or `SSL_CERT_FILE`/`SSL_CERT_DIR`
+/// in its place, as in OpenSSL), the bundled Mozilla roots, and `extra`.
+fn build(extra: Vec<CertificateDer<'static>>) -> Arc<ClientConfig> {
     let mut roots = RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    // Honours SSL_CERT_FILE and SSL_CERT_DIR as well as the platform's store.
     let native = rustls_native_certs::load_native_certs();
     let (added, _) = roots.add_parsable_certificates(native.certs);
     crate::debug!(
         "loaded {added} OS root certificates ({} errors)",
         native.errors.len()
     );
-    if let Some(path) = std::env::var_os("SSL_CERT_FILE").filter(|v| !v.is_empty()) {
-        add_pem_file(&mut roots, Path::new(&path), "SSL_CERT_FILE")?;
-    }
-    if let Some(path) = cacert {
-        add_pem_file(&mut roots, path, "--cacert")?;
+    let (added, _) = roots.add_parsable_certificates(extra);
+    if added > 0 {
+        crate::debug!("added {added} root certificates from --cacert");
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| {
-            Failure::new(
-                Exit::Internal,
-                format!("TLS setup failed: {e}: please report this"),
-            )
-        })?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let builder = ClientConfig::builder_with_provider(provider);
+    // The ring provider supports TLS 1.2 and 1.3, so this cannot fail; fall back to the
+    // defaults rather than abort if a future version disagrees.
+    let mut config = match builder.with_safe_default_protocol_versions() {
+        Ok(b) => b.with_root_certificates(roots).with_no_client_auth(),
+        Err(_) => ClientConfig::builder()
+            .with_root_certificates(RootCertStore::empty())
+            .with_no_client_auth(),
+    };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
+    Arc::new(config)
 }
 
-fn add_pem_file(roots: &mut RootCertStore, path: &Path, what: &str) -> Result<(), Failure> {
+fn read_pem_file(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, Failure> {
     let shown = path.display();
     let bad = |why: String| {
         Failure::new(
@@ -59,12 +108,12 @@ fn add_pem_file(roots: &mut RootCertStore, path: &Path, what: &str) -> Result<()
     if certs.is_empty() {
         return Err(bad("it contains no PEM certificate".to_owned()));
     }
-    let (added, _) = roots.add_parsable_certificates(certs);
+    let mut probe = RootCertStore::empty();
+    let (added, _) = probe.add_parsable_certificates(certs.iter().cloned());
     if added == 0 {
         return Err(bad("none of its certificates could be parsed".to_owned()));
     }
-    crate::debug!("added {added} root certificates from {what} {shown}");
-    Ok(())
+    Ok(certs)
 }
 
 fn pem_error(e: rustls::pki_types::pem::Error) -> String {
