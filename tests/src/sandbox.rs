@@ -12,8 +12,9 @@
 //! 5. The template, read through the real `novita-sandbox` Python SDK ([`template`]): each
 //!    step runs in the rootfs (chroot) with `bash -l -c`, as the user it names; its downloads
 //!    come from local copies ([`downloads`]); `apt-get` works from the image's package lists
-//!    (the sandbox has no network, so installing a package the image already has succeeds,
-//!    as it does on the platform, and anything else fails the step).
+//!    and the .deb files cached in it for rsync (the sandbox has no network, so installing
+//!    a package the image already has succeeds, as it does on the platform, rsync installs
+//!    from the cache, and anything else fails the step).
 //! 6. The platform's finalize phase (`user` created if missing, its password removed,
 //!    `/home/user` handed to it), then the start command as the last user, and the template's
 //!    ready check until it passes.
