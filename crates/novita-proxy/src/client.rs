@@ -15,6 +15,8 @@ use crate::ws::Role;
 
 /// How long to wait, after our Close, for a peer that has gone quiet.
 const CLOSE_GRACE: Duration = Duration::from_secs(3);
+/// After a reset, how long to wait for ssh's SIGHUP before calling the connection lost.
+const LOST_GRACE: Duration = Duration::from_millis(500);
 /// The read buffer for frames from the sandbox.
 const READ_BUFFER: usize = 128 * 1024;
 
@@ -187,6 +189,14 @@ pub async fn run(target: Target, args: &ClientArgs) -> Result<(), Failure> {
         Ok(end) => {
             crate::info!("tunnel ended: {}", describe(end));
             Ok(())
+        }
+        Err(e @ TunnelError::Lost(_)) => {
+            // A bridge that exits with the session (websocat --exit-on-eof) may reset the
+            // connection just as ssh finishes. ssh then hangs up within milliseconds:
+            // give it that chance (the caller exits 0 on SIGHUP) before reporting.
+            crate::debug!("connection ended with {e}; waiting briefly for ssh to hang up");
+            tokio::time::sleep(LOST_GRACE).await;
+            Err(lost(&e, &target))
         }
         Err(e) => Err(lost(&e, &target)),
     }

@@ -308,7 +308,12 @@ where
                         self.down = (0, 0);
                     }
                 }
-                Poll::Ready(Err(e)) if is_eof(&e) => {
+                // Once a Close went either way, a reset is just how some peers hang up
+                // (websocat drops the socket with unread bytes in it).
+                Poll::Ready(Err(e))
+                    if is_eof(&e) || self.peer_close.is_some() || self.close_sent =>
+                {
+                    crate::debug!("the peer's connection ended: {e}");
                     self.ws_eof = true;
                     *progress = true;
                     return None;
@@ -756,6 +761,65 @@ mod tests {
         let (end, output) = task.await.expect("join");
         assert_eq!(end.expect("clean"), End::PeerEof);
         assert_eq!(output, b"bye");
+    }
+
+    /// A connection whose end comes as a reset instead of an EOF.
+    struct Resetting(DuplexStream);
+
+    impl AsyncRead for Resetting {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let before = buf.filled().len();
+            match Pin::new(&mut self.0).poll_read(cx, buf) {
+                Poll::Ready(Ok(())) if buf.filled().len() == before => {
+                    Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()))
+                }
+                other => other,
+            }
+        }
+    }
+
+    impl AsyncWrite for Resetting {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Pin::new(&mut self.0).poll_write(cx, buf)
+        }
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.0).poll_flush(cx)
+        }
+        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.0).poll_shutdown(cx)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reset_is_lost_mid_session_but_a_normal_end_after_close() {
+        // Mid-session: lost.
+        let (ws, peer) = tokio::io::duplex(1 << 16);
+        let (input, _keep_open) = tokio::io::duplex(16);
+        let task = tokio::spawn(
+            Tunnel::new(Resetting(ws), input, Vec::new(), &[], opts(Role::Client)).run(),
+        );
+        drop(peer);
+        assert!(matches!(
+            task.await.expect("join"),
+            Err(TunnelError::Lost(_))
+        ));
+        // After our Close (end of input), the bridge hanging up with a reset is normal.
+        let (ws, mut peer) = tokio::io::duplex(1 << 16);
+        let task = tokio::spawn(
+            Tunnel::new(Resetting(ws), &b""[..], Vec::new(), &[], opts(Role::Client)).run(),
+        );
+        let sent = read_until_close(&mut peer).await;
+        assert_eq!(sent.last().map(|f| f.0), Some(opcode::CLOSE));
+        drop(peer);
+        assert_eq!(task.await.expect("join").expect("normal end"), End::PeerEof);
     }
 
     #[tokio::test]
