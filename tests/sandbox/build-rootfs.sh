@@ -63,9 +63,7 @@ CONF
 mv "$tmp" "$dest"
 echo "base rootfs ready: $dest" >&2
 
-# Trees built by earlier versions of this script are never used again.
-for old in "${dest%-*}"-*; do
-  if [ "$old" != "$dest" ] && [ -d "$old" ]; then
-    rm -rf --one-file-system "$old"
-  fi
-done
+# Trees built by other versions of this script that no test used for a week (the harness
+# touches a tree each time it uses it; a checkout of another version may still be running).
+find "$(dirname "$dest")" -maxdepth 1 -name "$(basename "${dest%-*}")-*" ! -name "$(basename "$dest")" \
+  -mtime +7 -exec rm -rf --one-file-system {} +
