@@ -435,3 +435,15 @@ fn client_and_serve_carry_bytes_both_ways_and_survive_an_idle_flood() {
     assert!(serve.is_running(), "serve must keep running");
     drop(idle);
 }
+
+#[test]
+fn serve_refuses_bad_addresses_with_exit_2() {
+    for (args, needle) in [
+        (["--listen", "nope", "--to", "127.0.0.1:22"], "--listen"),
+        (["--listen", "127.0.0.1:0", "--to", "nope"], "--to"),
+        (["--listen", "127.0.0.1:0", "--to", "a b:22"], "--to"),
+    ] {
+        let out = bin().arg("serve").args(args).output().expect("run serve");
+        assert_failure(&out, 2, needle);
+    }
+}
