@@ -228,7 +228,7 @@ impl Spec {
         };
         Ok(Plan {
             user,
-            apt: vec!["openssh-server", "curl", "ca-certificates"],
+            apt: vec!["openssh-server", "rsync", "curl", "ca-certificates"],
             steps: vec![sshd_step, user_step, bridge_step, start_step],
             start_comment: vec![
                 "Runs as root directly, or through sudo when the builder's last user is not root."

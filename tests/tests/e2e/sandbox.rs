@@ -168,19 +168,7 @@ fn assert_ssh_scp_rsync(kit: &Kit, sandbox: &Sandbox, host: &str) {
     run_ok(kit.client(sandbox, "scp").arg(&remote).arg(&down), LIMIT);
     assert_eq!(sha256_file(&down), sha256_file(&up), "scp round trip");
 
-    // rsync needs an rsync binary on the sandbox's side too. The platform's images have
-    // none, and the generated template does not install it yet: install it the way a user
-    // would (from the image's apt cache; the sandbox has no network) so that the transport is
-    // proven. Once the template installs rsync, this is a no-op.
-    let out = sandbox.exec(
-        "root",
-        "command -v rsync >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q rsync",
-    );
-    assert!(
-        out.status.success(),
-        "install rsync in the sandbox: {}",
-        out.stderr
-    );
+    // The template installs rsync: the platform's images have none.
     let tree = work.path().join("tree");
     let expected = random_tree(&tree);
     let back = work.path().join("back");

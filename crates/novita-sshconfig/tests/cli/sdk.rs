@@ -155,7 +155,7 @@ fn the_python_template_loads_with_the_real_sdk_and_shows_the_expected_steps() {
             "{dockerfile}"
         );
         assert!(
-            runs[0].contains("apt-get install -y openssh-server curl ca-certificates"),
+            runs[0].contains("apt-get install -y openssh-server rsync curl ca-certificates"),
             "{dockerfile}"
         );
         let expect_in = |n: usize, what: &str| {
