@@ -823,6 +823,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn server_pings_unmasked_and_drops_a_silent_client() {
+        let (ws, mut peer) = tokio::io::duplex(1 << 16);
+        let (input, _keep_open) = tokio::io::duplex(16);
+        let mut o = opts(Role::Server);
+        o.ping_interval = Some(Duration::from_millis(50));
+        o.ping_timeout = Duration::from_millis(250);
+        let task = tokio::spawn(Tunnel::new(ws, input, Vec::new(), &[], o).run());
+        let reader = tokio::spawn(async move {
+            let mut raw = Vec::new();
+            let _ = peer.read_to_end(&mut raw).await;
+            raw
+        });
+        let err = task.await.expect("join").expect_err("silent client");
+        assert!(matches!(err, TunnelError::PingTimeout(_)), "{err:?}");
+        let sent = frames(&reader.await.expect("join"));
+        assert!(
+            !sent.is_empty() && sent.iter().all(|f| f.0 == opcode::PING && !f.1),
+            "{sent:?}"
+        );
+    }
+
+    #[tokio::test]
     async fn server_refuses_unmasked_frames_with_a_protocol_close() {
         let (ws, mut peer) = tokio::io::duplex(1 << 16);
         let (input, _keep_open) = tokio::io::duplex(16);
