@@ -95,3 +95,27 @@ pub fn describe() -> Vec<(String, String)> {
         ("kernel".to_owned(), format!("Linux {kernel}")),
     ]
 }
+
+/// (busy, total) jiffies of all CPUs from `/proc/stat`.
+fn cpu_jiffies() -> Option<(u64, u64)> {
+    let stat = fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let total: u64 = v.iter().take(8).sum();
+    let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
+    Some((total - idle, total))
+}
+
+/// The fraction (0..=1) of all CPUs that was busy during the next `window` (the bench itself
+/// is idle while it samples, so this is everyone else's load).
+pub fn busy_fraction(window: std::time::Duration) -> Option<f64> {
+    let (b0, t0) = cpu_jiffies()?;
+    std::thread::sleep(window);
+    let (b1, t1) = cpu_jiffies()?;
+    let dt = t1.checked_sub(t0).filter(|d| *d > 0)?;
+    Some((b1.saturating_sub(b0)) as f64 / dt as f64)
+}

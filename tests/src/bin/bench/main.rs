@@ -12,6 +12,7 @@
 // The report goes to stdout; progress goes to stderr.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod cpu;
 mod lab;
 mod machine;
 mod measure;
@@ -54,6 +55,9 @@ options:
   --only LIST        comma-separated subset of measures: ssh,raw,rtt,setup,concurrent
   --out FILE         also write the report into FILE (between its bench markers)
   --no-build         do not run `cargo build --release -p novita-proxy` first
+  --wait-idle PCT    before each repetition, wait (up to 15 min) until the machine's other
+                     load is under PCT % of all CPUs (a shared machine); the load seen
+                     before each repetition is always recorded
   -h, --help         this text
 
 NOVITA_PROXY_BIN=/path/to/novita-proxy measures another build (implies --no-build).";
@@ -100,6 +104,7 @@ struct Options {
     only: Vec<Measure>,
     out: Option<PathBuf>,
     build: bool,
+    wait_idle: Option<f64>,
     args: Vec<String>,
 }
 
@@ -125,6 +130,7 @@ impl Options {
             only: Measure::ALL.to_vec(),
             out: None,
             build: env::var_os("NOVITA_PROXY_BIN").is_none(),
+            wait_idle: None,
             args: args.clone(),
         };
         let mut it = args.into_iter();
@@ -139,6 +145,10 @@ impl Options {
                 "--sessions" => o.sessions = number("--sessions", it.next())?,
                 "--out" => o.out = Some(it.next().context("--out needs a file")?.into()),
                 "--no-build" => o.build = false,
+                "--wait-idle" => {
+                    let pct: f64 = number("--wait-idle", it.next())?;
+                    o.wait_idle = Some(pct / 100.0);
+                }
                 "--paths" => {
                     let list = it.next().context("--paths needs a list")?;
                     o.paths = list
@@ -209,6 +219,28 @@ fn rotated(paths: &[Path], rep: usize) -> Vec<Path> {
         v.rotate_left(k);
     }
     v
+}
+
+/// Samples the machine's load for a second before a repetition; with `--wait-idle`, waits
+/// until it is low enough. Records what it saw.
+fn settle(opts: &Options, results: &mut Results, label: &str) {
+    let window = Duration::from_secs(1);
+    let mut busy = machine::busy_fraction(window);
+    if let Some(max) = opts.wait_idle {
+        let deadline = std::time::Instant::now() + Duration::from_secs(15 * 60);
+        while busy.is_some_and(|b| b > max) && std::time::Instant::now() < deadline {
+            eprintln!(
+                "bench: machine {:.0}% busy, waiting for under {:.0}%",
+                busy.unwrap_or(0.0) * 100.0,
+                max * 100.0
+            );
+            std::thread::sleep(Duration::from_secs(4));
+            busy = machine::busy_fraction(window);
+        }
+    }
+    if let Some(b) = busy {
+        results.busy.push((label.to_owned(), b));
+    }
 }
 
 fn build_proxy() -> Result<()> {
@@ -282,6 +314,12 @@ fn run(opts: &Options) -> Result<()> {
             );
         }
     }
+    // First, so that every child inherits it, and dropped last.
+    let account = cpu::CpuAccount::join();
+    if account.is_none() {
+        eprintln!("bench: no writable cgroup for CPU accounting: the CPU table stays empty");
+    }
+    let acct = account.as_ref();
     let load_before = machine::load();
     eprintln!("bench: load average before: {load_before}");
 
@@ -320,13 +358,23 @@ fn run(opts: &Options) -> Result<()> {
 
     if opts.wants(Measure::Ssh) {
         for rep in 0..opts.runs {
+            settle(opts, &mut results, &format!("ssh {}", rep + 1));
             for direction in [Direction::Upload, Direction::Download] {
                 for path in rotated(paths, rep) {
+                    let meter = cpu::Meter::start(acct);
                     let r = measure::ssh_transfer(&lab, path, direction, &file, len, limit);
-                    let (series, name) = match direction {
-                        Direction::Upload => (&mut results.upload, "upload"),
-                        Direction::Download => (&mut results.download, "download"),
+                    let cpu = meter.stop(acct).map(|s| s * 1000.0 / opts.size_mib as f64);
+                    let (series, cpu_series, name) = match direction {
+                        Direction::Upload => {
+                            (&mut results.upload, &mut results.upload_cpu, "upload")
+                        }
+                        Direction::Download => {
+                            (&mut results.download, &mut results.download_cpu, "download")
+                        }
                     };
+                    if let (Ok(_), Some(c)) = (&r, cpu) {
+                        cpu_series.push(path, Ok(c));
+                    }
                     report_run(name, path, rep, opts.runs, &r.as_ref().map(|t| t.mib_s));
                     if let Ok(t) = &r {
                         Results::peak(&mut results.client_kib, path, t.client_kib);
@@ -345,8 +393,15 @@ fn run(opts: &Options) -> Result<()> {
 
     if opts.wants(Measure::Raw) {
         for rep in 0..opts.runs {
+            settle(opts, &mut results, &format!("raw {}", rep + 1));
             for path in rotated(paths, rep) {
+                let meter = cpu::Meter::start(acct);
                 let r = measure::raw_upload(&lab, path, len, &block, limit);
+                if let (Ok(_), Some(c)) = (&r, meter.stop(acct)) {
+                    results
+                        .raw_up_cpu
+                        .push(path, Ok(c * 1000.0 / opts.size_mib as f64));
+                }
                 report_run("raw up", path, rep, opts.runs, &r.as_ref().map(|t| t.mib_s));
                 if let Ok(t) = &r {
                     Results::peak(&mut results.client_raw_kib, path, t.client_kib);
@@ -356,7 +411,13 @@ fn run(opts: &Options) -> Result<()> {
                     .push(path, r.map(|t| t.mib_s).map_err(|e| format!("{e:#}")));
             }
             for path in rotated(paths, rep) {
+                let meter = cpu::Meter::start(acct);
                 let r = measure::raw_download(&lab, path, len, limit);
+                if let (Ok(_), Some(c)) = (&r, meter.stop(acct)) {
+                    results
+                        .raw_down_cpu
+                        .push(path, Ok(c * 1000.0 / opts.size_mib as f64));
+                }
                 report_run(
                     "raw down",
                     path,
@@ -376,6 +437,7 @@ fn run(opts: &Options) -> Result<()> {
 
     if opts.wants(Measure::Rtt) {
         for rep in 0..opts.runs {
+            settle(opts, &mut results, &format!("rtt {}", rep + 1));
             for path in rotated(paths, rep) {
                 match measure::round_trips(&lab, path, opts.echoes, Duration::from_secs(300)) {
                     Ok(mut times) => {
@@ -402,6 +464,9 @@ fn run(opts: &Options) -> Result<()> {
 
     if opts.wants(Measure::Setup) {
         for i in 0..opts.setups {
+            if i % 10 == 0 {
+                settle(opts, &mut results, &format!("setup {}", i + 1));
+            }
             for path in rotated(paths, i) {
                 let r = measure::ssh_true(&lab, path, Duration::from_secs(60));
                 if let Err(e) = &r {
@@ -418,6 +483,7 @@ fn run(opts: &Options) -> Result<()> {
             if !paths.contains(&path) {
                 continue;
             }
+            settle(opts, &mut results, &format!("sessions {path}"));
             let r = measure::concurrent(&lab, path, opts.sessions, 1 << 20, limit);
             match &r {
                 Ok(c) => eprintln!(

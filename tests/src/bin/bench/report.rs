@@ -90,6 +90,42 @@ pub fn table(r: &Results, ctx: &Context) -> String {
     t
 }
 
+/// CPU time per MiB of every process on the path: robust to other load on the machine.
+fn cpu_table(r: &Results, ctx: &Context) -> String {
+    let mut t = String::from(
+        "\n### CPU per MiB\n\nCPU milliseconds per MiB moved, summed over every process the \
+         bench started for the run (ssh, client, server, nginx, sshd and its `cat`; for raw \
+         streams also the bench's own writer and sink, the same on every path). Unlike MiB/s \
+         this hardly depends on what else runs on the machine. On two cores, a path that is \
+         CPU-bound cannot go faster than about 2000 / (ms per MiB) MiB/s.\n\n\
+         | Path | ssh upload | ssh download | raw up | raw down | ssh upload x relay | \
+         ssh download x relay |\n|---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for &path in &ctx.paths {
+        let _ = writeln!(
+            t,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            path.label(),
+            fmt(r.upload_cpu.median(path), 2),
+            fmt(r.download_cpu.median(path), 2),
+            fmt(r.raw_up_cpu.median(path), 2),
+            fmt(r.raw_down_cpu.median(path), 2),
+            fmt(
+                ratio(r.upload_cpu.median(path), r.upload_cpu.median(Path::Relay)),
+                2
+            ),
+            fmt(
+                ratio(
+                    r.download_cpu.median(path),
+                    r.download_cpu.median(Path::Relay)
+                ),
+                2
+            ),
+        );
+    }
+    t
+}
+
 /// Pass/fail of each target of the performance issue: (target, measured, verdict).
 pub fn targets(r: &Results, ctx: &Context) -> Vec<(String, String, Option<bool>)> {
     let mut out = Vec::new();
@@ -253,6 +289,9 @@ pub fn render(r: &Results, ctx: &Context) -> String {
          server. Client peak RSS: VmHWM of the ProxyCommand during the ssh transfers.\n",
     );
 
+    if !r.upload_cpu.is_empty() || !r.raw_up_cpu.is_empty() {
+        out.push_str(&cpu_table(r, ctx));
+    }
     out.push_str("\n### Memory and size\n\n| Process | peak RSS MiB |\n|---|---:|\n");
     for &path in &ctx.paths {
         if let Some(k) = r.client_raw_kib.get(&path) {
@@ -320,6 +359,19 @@ pub fn render(r: &Results, ctx: &Context) -> String {
     }
 
     out.push_str("\n### Every run\n");
+    if !r.busy.is_empty() {
+        let list: Vec<String> = r
+            .busy
+            .iter()
+            .map(|(l, b)| format!("{l}: {:.0}%", b * 100.0))
+            .collect();
+        let _ = writeln!(
+            out,
+            "\nOther load on the machine during the second before each repetition (share of \
+             all CPUs busy while the bench was idle): {}",
+            list.join(", ")
+        );
+    }
     runs_table(&mut out, "ssh upload", "MiB/s", &r.upload, ctx);
     runs_table(&mut out, "ssh download", "MiB/s", &r.download, ctx);
     runs_table(&mut out, "raw stream up", "MiB/s", &r.raw_up, ctx);
@@ -327,6 +379,28 @@ pub fn render(r: &Results, ctx: &Context) -> String {
     runs_table(&mut out, "round trip p50", "us", &r.rtt_p50, ctx);
     runs_table(&mut out, "round trip p99", "us", &r.rtt_p99, ctx);
     runs_table(&mut out, "`ssh host true`", "ms", &r.setup, ctx);
+    runs_table(
+        &mut out,
+        "CPU, ssh upload",
+        "ms per MiB",
+        &r.upload_cpu,
+        ctx,
+    );
+    runs_table(
+        &mut out,
+        "CPU, ssh download",
+        "ms per MiB",
+        &r.download_cpu,
+        ctx,
+    );
+    runs_table(&mut out, "CPU, raw up", "ms per MiB", &r.raw_up_cpu, ctx);
+    runs_table(
+        &mut out,
+        "CPU, raw down",
+        "ms per MiB",
+        &r.raw_down_cpu,
+        ctx,
+    );
     out
 }
 

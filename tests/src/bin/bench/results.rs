@@ -54,6 +54,14 @@ pub struct Results {
     pub upload: Series,
     /// ssh download, MiB/s.
     pub download: Series,
+    /// CPU milliseconds per MiB of everything the bench started, ssh upload.
+    pub upload_cpu: Series,
+    /// The same for the ssh download.
+    pub download_cpu: Series,
+    /// The same for the raw stream up (includes the bench's own feeding and sink).
+    pub raw_up_cpu: Series,
+    /// The same for the raw stream down (includes the bench's own source and reading).
+    pub raw_down_cpu: Series,
     /// Raw stream client -> sink, MiB/s.
     pub raw_up: Series,
     /// Raw stream source -> client, MiB/s.
@@ -72,6 +80,8 @@ pub struct Results {
     pub server_kib: BTreeMap<Path, u64>,
     /// Simultaneous sessions through one fresh bridge.
     pub concurrency: Vec<(Path, Result<Concurrency, String>)>,
+    /// How busy the machine was (0..=1 of all CPUs) just before each repetition.
+    pub busy: Vec<(String, f64)>,
 }
 
 impl Results {
