@@ -31,7 +31,11 @@ impl CpuAccount {
         let own = fs::read_to_string("/proc/self/cgroup").ok()?;
         let (root, kind, current) = if let Some(path) = own
             .lines()
-            .filter_map(|l| l.splitn(3, ':').nth(1).zip(l.splitn(3, ':').nth(2)))
+            .filter_map(|l| {
+                let mut parts = l.splitn(3, ':');
+                let _id = parts.next();
+                parts.next().zip(parts.next())
+            })
             .find(|(c, _)| c.split(',').any(|x| x == "cpuacct"))
             .map(|(_, p)| p.to_owned())
         {
