@@ -1,27 +1,254 @@
 //! `--generate`: the man page and shell completions, straight from the clap definition
 //! so packages never ship stale docs.
+//!
+//! The committed copies (`man/novita-proxy.1`, `packaging/completions/`) are checked
+//! against [`files`] by a test; `packaging/regenerate-docs.sh` rewrites them.
 
 use std::io::{self, Write as _};
 
-use clap_complete::Shell;
+use novita_ssh_docs::{completion, completion_file_name, Entry, Example, Page, Shell, SHELLS};
 
 use crate::cli::{command, Generate};
+use crate::exit::EXIT_CODES_HELP;
+
+/// The program's name.
+const NAME: &str = "novita-proxy";
+
+/// What the man page says beyond the clap definition.
+const PAGE: Page<'static> = Page {
+    examples: &[
+        Example {
+            text: "Connect to a sandbox with plain ssh; this replaces the websocat ProxyCommand of \
+                   the older documentation:",
+            commands: &["ssh -o 'ProxyCommand=novita-proxy %h' user@<sandbox-id>"],
+        },
+        Example {
+            text: "Sandboxes on the legacy domain of the older documentation:",
+            commands: &[
+                "ssh -o 'ProxyCommand=novita-proxy --domain sandbox.novita.ai %h' user@<sandbox-id>",
+            ],
+        },
+        Example {
+            text: "The ssh_config(5) block that makes ssh <sandbox-id>.novita work (novita-sshconfig(1) \
+                   writes a complete one with its own key and known_hosts):",
+            commands: &[
+                "Host *.novita",
+                "  ProxyCommand novita-proxy %h",
+                "  User user",
+                "  ServerAliveInterval 30",
+            ],
+        },
+        Example {
+            text: "A private sandbox: its traffic access token from the environment, which ssh \
+                   passes on to the ProxyCommand:",
+            commands: &[
+                "export NOVITA_TRAFFIC_TOKEN=<token>",
+                "ssh -o 'ProxyCommand=novita-proxy %h' user@<sandbox-id>",
+            ],
+        },
+        Example {
+            text: "Through a corporate HTTP proxy, retrying for up to a minute while the sandbox \
+                   starts:",
+            commands: &[
+                "ssh -o 'ProxyCommand=novita-proxy --proxy http://proxy.corp:3128 --wait 60 %h' user@<sandbox-id>",
+            ],
+        },
+        Example {
+            text: "Find out why a connection fails: log each step to a file (the final error line \
+                   also goes to ssh's stderr):",
+            commands: &[
+                "ssh -o 'ProxyCommand=novita-proxy -vv --log-file /tmp/novita-proxy.log %h' user@<sandbox-id>",
+            ],
+        },
+        Example {
+            text: "Inside the sandbox, bridge the WebSocket port to sshd in place of websocat:",
+            commands: &["novita-proxy serve --listen 0.0.0.0:8081 --to 127.0.0.1:22"],
+        },
+    ],
+    files: &[
+        Entry {
+            term: "~/.ssh/config",
+            text: "Where ssh(1) finds the ProxyCommand that runs novita-proxy (see ssh_config(5)).",
+        },
+        Entry {
+            term: "~/.ssh/novita/config",
+            text: "The ssh config novita-sshconfig(1) writes, with a ProxyCommand line for *.novita \
+                   hosts.",
+        },
+        Entry {
+            term: "/etc/ssl/certs",
+            text: "The operating system's trust store on Debian and most Linux systems, found the \
+                   way OpenSSL finds it (the keychain on macOS); trusted together with the bundled \
+                   Mozilla roots and --cacert.",
+        },
+    ],
+    environment: &[
+        Entry {
+            term: "NOVITA_DOMAIN",
+            text: "The sandbox domain, when --domain is not given.",
+        },
+        Entry {
+            term: "NOVITA_TRAFFIC_TOKEN",
+            text: "The traffic access token of a private sandbox, when --traffic-token is not given.",
+        },
+        Entry {
+            term: "HTTPS_PROXY, https_proxy, ALL_PROXY, all_proxy",
+            text: "The HTTP proxy for wss:// URLs, the first one set in this order, unless --proxy \
+                   or --no-proxy is given.",
+        },
+        Entry {
+            term: "HTTP_PROXY, http_proxy",
+            text: "The HTTP proxy for ws:// URLs, before ALL_PROXY and all_proxy.",
+        },
+        Entry {
+            term: "NO_PROXY, no_proxy",
+            text: "Hosts, domains and networks reached without the proxy, with curl's rules (also \
+                   with --proxy).",
+        },
+        Entry {
+            term: "SSL_CERT_FILE, SSL_CERT_DIR",
+            text: "A CA bundle file or hashed certificate directory used instead of the operating \
+                   system's trust store, as in OpenSSL.",
+        },
+    ],
+    exit_codes: EXIT_CODES_HELP,
+    see_also: &[
+        "novita-sshconfig(1)",
+        "ssh(1)",
+        "ssh_config(5)",
+        "scp(1)",
+        "sftp(1)",
+    ],
+};
+
+/// The man page (roff).
+///
+/// # Errors
+/// When the page cannot be rendered (a malformed exit code table).
+pub fn man_page() -> io::Result<String> {
+    PAGE.render(command()).map_err(io::Error::other)
+}
+
+/// The completion script for `shell`.
+pub fn completion_script(shell: Shell) -> Vec<u8> {
+    completion(command(), shell, NAME)
+}
+
+/// Every generated file, as committed, by its path relative to the workspace root.
+///
+/// # Errors
+/// When the man page cannot be rendered.
+pub fn files() -> io::Result<Vec<(String, Vec<u8>)>> {
+    let mut files = vec![(format!("man/{NAME}.1"), man_page()?.into_bytes())];
+    for shell in SHELLS {
+        files.push((
+            format!(
+                "packaging/completions/{}",
+                completion_file_name(shell, NAME)
+            ),
+            completion_script(shell),
+        ));
+    }
+    Ok(files)
+}
 
 /// Writes what `what` asks for to stdout.
+///
+/// # Errors
+/// When stdout cannot be written.
 pub fn run(what: Generate) -> io::Result<()> {
+    let bytes = match what {
+        Generate::Man => man_page()?.into_bytes(),
+        Generate::CompleteBash => completion_script(Shell::Bash),
+        Generate::CompleteZsh => completion_script(Shell::Zsh),
+        Generate::CompleteFish => completion_script(Shell::Fish),
+    };
     let mut out = io::stdout().lock();
-    let mut cmd = command();
-    match what {
-        Generate::Man => clap_mangen::Man::new(cmd).render(&mut out)?,
-        Generate::CompleteBash => {
-            clap_complete::generate(Shell::Bash, &mut cmd, "novita-proxy", &mut out)
+    out.write_all(&bytes)?;
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use novita_ssh_docs::{exit_codes, sync_file, Sync, REGENERATE_VAR};
+
+    use super::*;
+
+    /// The committed man page and completions are what the code renders. Run
+    /// `packaging/regenerate-docs.sh` after changing a flag or help text.
+    #[test]
+    fn committed_man_page_and_completions_are_current() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let regenerate = std::env::var(REGENERATE_VAR).is_ok_and(|v| v == "1");
+        let mut stale = Vec::new();
+        for (path, bytes) in files().expect("renders") {
+            match sync_file(&root.join(&path), &bytes, regenerate).expect("read or write") {
+                Sync::Stale(why) => stale.push(why),
+                Sync::Current | Sync::Written => {}
+            }
         }
-        Generate::CompleteZsh => {
-            clap_complete::generate(Shell::Zsh, &mut cmd, "novita-proxy", &mut out)
+        assert!(
+            stale.is_empty(),
+            "{}\nrun packaging/regenerate-docs.sh and commit the result",
+            stale.join("\n")
+        );
+    }
+
+    #[test]
+    fn exit_status_lists_every_code_of_the_help_in_order() {
+        let codes: Vec<u8> = exit_codes(EXIT_CODES_HELP)
+            .expect("parses")
+            .iter()
+            .map(|c| c.code)
+            .collect();
+        assert_eq!(codes, (0..=9).collect::<Vec<u8>>());
+        let page = man_page().expect("renders");
+        assert!(
+            page.contains(".SH \"EXIT STATUS\"\n.TP\n\\fB0\\fR\n"),
+            "{page}"
+        );
+        assert!(page.contains("\\fB9\\fR\nconnection lost after the tunnel opened"));
+    }
+
+    #[test]
+    fn environment_names_every_variable_a_flag_reads() {
+        let page = man_page().expect("renders");
+        let environment = &page[page.find(".SH ENVIRONMENT").expect("section")..];
+        let mut cmd = command();
+        cmd.build();
+        let mut vars = Vec::new();
+        for sub in std::iter::once(&cmd).chain(cmd.get_subcommands()) {
+            vars.extend(sub.get_arguments().filter_map(|a| a.get_env()));
         }
-        Generate::CompleteFish => {
-            clap_complete::generate(Shell::Fish, &mut cmd, "novita-proxy", &mut out)
+        assert!(!vars.is_empty());
+        for var in vars {
+            let var = var.to_string_lossy();
+            assert!(
+                environment.contains(&*var),
+                "{var} missing from ENVIRONMENT"
+            );
         }
     }
-    out.flush()
+
+    #[test]
+    fn the_page_documents_every_visible_flag_and_serve() {
+        let page = man_page().expect("renders");
+        let mut cmd = command();
+        cmd.build();
+        for sub in std::iter::once(&cmd).chain(cmd.get_subcommands()) {
+            for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+                if let Some(long) = arg.get_long() {
+                    let flag = format!("\\fB\\-\\-{}\\fR", long.replace('-', "\\-"));
+                    assert!(page.contains(&flag), "--{long} missing");
+                }
+            }
+        }
+        assert!(page.contains(".SS \"novita\\-proxy serve\""), "{page}");
+        assert!(
+            !page.contains("\\-\\-generate"),
+            "the hidden --generate stays hidden"
+        );
+    }
 }

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod commands;
 pub mod doctor;
 pub mod exit;
+pub mod generate;
 pub mod keys;
 pub mod kit_config;
 pub mod lock;

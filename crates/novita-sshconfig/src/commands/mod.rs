@@ -182,20 +182,5 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn generate(kind: Generate) -> anyhow::Result<()> {
-    use clap_complete::Shell;
-    let mut cmd = crate::cli::command();
-    let mut out = io::stdout().lock();
-    let shell = match kind {
-        Generate::Man => {
-            clap_mangen::Man::new(cmd)
-                .render(&mut out)
-                .context("cannot write the man page")?;
-            return Ok(());
-        }
-        Generate::CompleteBash => Shell::Bash,
-        Generate::CompleteZsh => Shell::Zsh,
-        Generate::CompleteFish => Shell::Fish,
-    };
-    clap_complete::generate(shell, &mut cmd, "novita-sshconfig", &mut out);
-    Ok(())
+    crate::generate::run(kind).context("cannot write the generated text to stdout")
 }
