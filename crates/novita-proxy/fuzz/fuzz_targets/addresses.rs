@@ -13,7 +13,9 @@ fn clean(s: &str) -> bool {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(id) = parse_host(text) {
         assert!(clean(id.as_str()));
         let url = sandbox_url(&id, 8081, DEFAULT_DOMAIN).expect("a valid ID gives a valid URL");

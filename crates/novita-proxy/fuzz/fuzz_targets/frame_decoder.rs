@@ -6,7 +6,9 @@ use libfuzzer_sys::fuzz_target;
 use novita_proxy::ws::{Decoder, Event, Role};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&split, frames)) = data.split_first() else { return };
+    let Some((&split, frames)) = data.split_first() else {
+        return;
+    };
     for role in [Role::Client, Role::Server] {
         let mut decoder = Decoder::new(role, Some(1 << 16));
         let mut buf = frames.to_vec();
