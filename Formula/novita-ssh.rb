@@ -10,6 +10,8 @@ class NovitaSsh < Formula
   head "https://github.com/novita-ssh/novita-ssh.git", branch: "main"
 
   depends_on "rust" => :build
+  # novita-proxy is a ProxyCommand for ssh, and novita-sshconfig's checks run ssh -G.
+  uses_from_macos "openssh"
 
   def install
     # --version reports this commit; a release tarball has no .git directory.
@@ -26,18 +28,22 @@ class NovitaSsh < Formula
   end
 
   test do
-    ENV["HOME"] = testpath
+    ENV["HOME"] = testpath.to_s
 
-    # A refused host never reaches the network and exits with the documented code 2.
+    assert_match "novita-proxy #{version}", shell_output("#{bin}/novita-proxy --version")
+
+    # A bad host is refused before any network I/O, with the documented exit code 2.
     output = shell_output("#{bin}/novita-proxy 'x;rm -rf ~' 2>&1", 2)
-    assert_match "invalid", output
+    assert_match "invalid sandbox ID", output
 
-    # init creates a key and the kit's ssh config; OpenSSH itself shows the result.
+    # init creates a key, the kit's ssh config and the sandbox template; OpenSSH itself
+    # shows that a *.novita host now goes through novita-proxy.
     system bin/"novita-sshconfig", "init", "--yes", "--proxy-command-path", bin/"novita-proxy"
     assert_path_exists testpath/".ssh/novita/id_ed25519"
     assert_path_exists testpath/".ssh/novita/config"
+    assert_path_exists testpath/"novita-ssh-template/template.ts"
     resolved = shell_output("ssh -F #{testpath}/.ssh/config -G iz3m5v8axsybc877b539s.novita")
     assert_match "proxycommand #{bin}/novita-proxy", resolved
-    assert_match "user user", resolved
+    assert_match "identityfile #{testpath}/.ssh/novita/id_ed25519", resolved
   end
 end
