@@ -159,6 +159,7 @@ pub struct Session {
     stderr: Buffer,
     stdout_len: Arc<AtomicU64>,
     seen: usize,
+    readers: Vec<thread::JoinHandle<()>>,
 }
 
 impl Session {
@@ -202,9 +203,10 @@ impl Session {
         let output: Buffer = Arc::default();
         let stderr: Buffer = Arc::default();
         let stdout_len = Arc::new(AtomicU64::new(0));
+        let mut readers = Vec::new();
         if let Some(mut pipe) = child.stdout.take() {
             let (sink, count) = (output.clone(), stdout_len.clone());
-            thread::spawn(move || {
+            readers.push(thread::spawn(move || {
                 let mut chunk = vec![0u8; 65536];
                 while let Ok(n) = pipe.read(&mut chunk) {
                     if n == 0 {
@@ -215,11 +217,11 @@ impl Session {
                         sink.lock().unwrap().extend_from_slice(&chunk[..n]);
                     }
                 }
-            });
+            }));
         }
         if let Some(mut pipe) = child.stderr.take() {
             let (sink, apart) = (output.clone(), stderr.clone());
-            thread::spawn(move || {
+            readers.push(thread::spawn(move || {
                 let mut chunk = [0u8; 4096];
                 while let Ok(n) = pipe.read(&mut chunk) {
                     if n == 0 {
@@ -228,7 +230,7 @@ impl Session {
                     sink.lock().unwrap().extend_from_slice(&chunk[..n]);
                     apart.lock().unwrap().extend_from_slice(&chunk[..n]);
                 }
-            });
+            }));
         }
         Session {
             child,
@@ -237,6 +239,7 @@ impl Session {
             stderr,
             stdout_len,
             seen: 0,
+            readers,
         }
     }
 
@@ -317,8 +320,13 @@ impl Session {
                 self.output_text()
             )
         });
-        // Let the readers catch up with what was written just before the exit.
-        thread::sleep(Duration::from_millis(50));
+        // Let the readers drain what was written just before the exit: they end at the
+        // pipes' EOF, unless a leftover grandchild still holds a pipe open.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !self.readers.iter().all(thread::JoinHandle::is_finished) && Instant::now() < deadline
+        {
+            thread::sleep(Duration::from_millis(5));
+        }
         status
     }
 }

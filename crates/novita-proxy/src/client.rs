@@ -215,25 +215,25 @@ fn lost(e: &TunnelError, target: &Target) -> Failure {
     let sandbox = target
         .id
         .as_deref()
-        .map(|id| format!(" {id}"))
+        .map(|id| format!(" ({id})"))
         .unwrap_or_default();
     match e {
         TunnelError::PingTimeout(_) => Failure::new(
             Exit::Lost,
             format!(
-                "connection to the sandbox{sandbox} was lost: {e}: check your network; the sandbox may have stopped (raise --ping-timeout on slow links)"
+                "connection to the sandbox was lost{sandbox}: {e}: check your network; the sandbox may have stopped (raise --ping-timeout on slow links)"
             ),
         ),
         TunnelError::Lost(io) => Failure::new(
             Exit::Lost,
             format!(
-                "connection to the sandbox{sandbox} was lost: {}: check your network and reconnect",
+                "connection to the sandbox was lost{sandbox}: {}: check your network and reconnect",
                 connect::tcp::strip_os_error(&io.to_string())
             ),
         ),
         TunnelError::Protocol(p) => Failure::new(
             Exit::Lost,
-            format!("connection to the sandbox{sandbox} was lost: the bridge sent an {p}: check the bridge in the sandbox"),
+            format!("connection to the sandbox was lost{sandbox}: the bridge sent an {p}: check the bridge in the sandbox"),
         ),
         TunnelError::Local(io) => Failure::new(
             Exit::Internal,

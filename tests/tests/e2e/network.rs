@@ -284,13 +284,18 @@ impl Faulty {
     }
 }
 
-/// The one line "connection to the sandbox <id> was lost: ..." (the ID may be named).
+/// The one line "novita-proxy: connection to the sandbox was lost (<id>): ...".
 fn assert_lost_message(stderr: &str) {
-    let line = stderr
+    let lines: Vec<&str> = stderr
         .lines()
-        .find(|l| l.contains("connection to the sandbox"))
-        .unwrap_or_else(|| panic!("no \"connection to the sandbox ... was lost\": {stderr}"));
-    assert!(line.contains("was lost"), "stderr: {stderr}");
+        .filter(|l| l.contains("connection to the sandbox was lost"))
+        .collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "one lost-connection line expected: {stderr}"
+    );
+    assert!(lines[0].starts_with("novita-proxy: "), "stderr: {stderr}");
 }
 
 /// The peer stops answering but the socket stays open: pings go unanswered and the proxy
