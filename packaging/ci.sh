@@ -35,6 +35,8 @@ for tool in cargo mandoc man ruby lintian dpkg dpkg-deb git ssh zsh fish bash; d
 done
 command -v cargo-deb >/dev/null || fail "missing cargo-deb: cargo install --locked cargo-deb"
 
+# The commit --version must report: the one checked out when this script started.
+commit=$(git rev-parse --short=10 HEAD)
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml)
 version=${version%%$'\n'*}
 [ -n "$version" ] || fail "no version in Cargo.toml"
@@ -64,7 +66,7 @@ echo "man pages clean"
 step "Homebrew formula: syntax, release-formula.sh on a git archive tarball"
 ruby -c Formula/novita-ssh.rb
 tarball=$work/novita-ssh-$version.tar.gz
-git archive --format=tar.gz --prefix="novita-ssh-$version/" -o "$tarball" HEAD
+git archive --format=tar.gz --prefix="novita-ssh-$version/" -o "$tarball" "$commit"
 cp Formula/novita-ssh.rb "$work/novita-ssh.rb"
 bash packaging/release-formula.sh "$version" "$tarball" "$work/novita-ssh.rb"
 sha=$(sha256sum "$tarball" | cut -d' ' -f1)
@@ -142,7 +144,6 @@ dpkg --path-include='/usr/share/man/man1/novita-*' --path-include='/usr/share/do
 for file in "${expected_files[@]}"; do
   [ -f "$file" ] || fail "dpkg -i did not install $file"
 done
-commit=$(git rev-parse --short=10 HEAD)
 for cmd in novita-proxy novita-sshconfig; do
   line=$("/usr/bin/$cmd" --version)
   [ "$line" = "$cmd $version ($commit)" ] || fail "/usr/bin/$cmd --version says '$line', expected '$cmd $version ($commit)'"
