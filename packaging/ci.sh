@@ -19,7 +19,8 @@ fail() {
 # Lintian warnings that are expected, each justified in packaging/README.md.
 ALLOWED_LINTIAN_WARNINGS="initial-upload-closes-no-bugs"
 
-target_dir=${CARGO_TARGET_DIR:-target}
+# Absolute: the formula builds in an unpacked tarball and shares the compiled dependencies.
+target_dir=$(realpath -m "${CARGO_TARGET_DIR:-target}")
 work=$(mktemp -d /tmp/novita-ssh-packaging.XXXXXX)
 installed_by_us=false
 cleanup() {
