@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -66,36 +66,21 @@ impl EdgeBuilder {
     /// # Panics
     /// When nginx is missing or does not come up (with its error log).
     pub fn start(self) -> Edge {
-        let nginx = require_tool("nginx");
         let dir = tempfile::Builder::new()
             .prefix("novita-e2e-edge-")
             .tempdir()
             .expect("temp dir");
         let d = dir.path();
-        let (ca_pem, cert_pem, key_pem) = certificates();
+        let (ca_pem, cert_pem, key_pem) =
+            certificates(&[format!("*.{EDGE_DOMAIN}"), EDGE_DOMAIN.to_owned()]);
         let ca_path = d.join("ca.pem");
         fs::write(&ca_path, ca_pem).unwrap();
         fs::write(d.join("edge.pem"), cert_pem).unwrap();
         fs::write(d.join("edge.key"), key_pem).unwrap();
-        fs::create_dir_all(d.join("tmp")).unwrap();
-
-        let conf_path = d.join("nginx.conf");
-        let (port, proc) = start_on_free_port(
-            "nginx edge",
-            |port| {
-                let conf = nginx_conf(&self.routes, port, &d.display().to_string());
-                fs::write(&conf_path, conf).unwrap();
-                let mut cmd = Command::new(&nginx);
-                cmd.arg("-p")
-                    .arg(format!("{}/", d.display()))
-                    .arg("-c")
-                    .arg(&conf_path)
-                    .arg("-e")
-                    .arg(d.join("error.log"));
-                Proc::spawn("nginx edge", cmd, &d.join("nginx.out"))
-            },
-            |port, proc| try_wait_for_port(port, Duration::from_secs(20), proc),
-        );
+        let routes = self.routes;
+        let (port, proc) = start_nginx("nginx edge", d, |port| {
+            nginx_conf(&routes, port, &d.display().to_string())
+        });
         Edge {
             port,
             ca_pem: ca_path,
@@ -140,7 +125,8 @@ impl Edge {
         format!("{sandbox_port}-{id}.{EDGE_DOMAIN}")
     }
 
-    /// The access log (one line per request: client, Host, request line, status).
+    /// The access log (one line per request: client, Host, request line, status, and the
+    /// `X-Team` request header as `x-team="..."`, a custom header to see `--header` arrive).
     pub fn access_log(&self) -> String {
         fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default()
     }
@@ -156,8 +142,9 @@ impl Edge {
     }
 }
 
-/// A test CA, and a certificate for `*.sandbox.test` it signed, with the leaf's key.
-fn certificates() -> (String, String, String) {
+/// A fresh test CA, and a certificate for `names` (DNS names or IP addresses) it signed,
+/// with the leaf's key: `(ca_pem, cert_pem, key_pem)`.
+pub(crate) fn certificates(names: &[String]) -> (String, String, String) {
     let ca_key = KeyPair::generate().unwrap();
     let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -172,15 +159,42 @@ fn certificates() -> (String, String, String) {
     let issuer = Issuer::new(ca, ca_key);
 
     let leaf_key = KeyPair::generate().unwrap();
-    let mut leaf =
-        CertificateParams::new(vec![format!("*.{EDGE_DOMAIN}"), EDGE_DOMAIN.to_owned()]).unwrap();
-    leaf.distinguished_name
-        .push(DnType::CommonName, format!("*.{EDGE_DOMAIN}"));
+    let mut leaf = CertificateParams::new(names.to_vec()).unwrap();
+    if let Some(first) = names.first() {
+        leaf.distinguished_name.push(DnType::CommonName, first);
+    }
     let leaf_cert = leaf.signed_by(&leaf_key, &issuer).unwrap();
     (ca_cert.pem(), leaf_cert.pem(), leaf_key.serialize_pem())
 }
 
-fn nginx_conf(routes: &[Route], port: u16, dir: &str) -> String {
+/// Starts nginx with the configuration `conf(port)` (written to `<dir>/nginx.conf`, its
+/// prefix and temp paths in `dir`) on a free port, and waits until it listens.
+///
+/// # Panics
+/// When nginx is missing or does not come up (with its error log).
+pub(crate) fn start_nginx(what: &str, dir: &Path, conf: impl Fn(u16) -> String) -> (u16, Proc) {
+    let nginx = require_tool("nginx");
+    fs::create_dir_all(dir.join("tmp")).unwrap();
+    let conf_path = dir.join("nginx.conf");
+    start_on_free_port(
+        what,
+        |port| {
+            fs::write(&conf_path, conf(port)).unwrap();
+            let mut cmd = Command::new(&nginx);
+            cmd.arg("-p")
+                .arg(format!("{}/", dir.display()))
+                .arg("-c")
+                .arg(&conf_path)
+                .arg("-e")
+                .arg(dir.join("error.log"));
+            Proc::spawn(what, cmd, &dir.join("nginx.out"))
+        },
+        |port, proc| try_wait_for_port(port, Duration::from_secs(20), proc),
+    )
+}
+
+/// The top of every nginx configuration: foreground, one worker, pid and error log in `dir`.
+pub(crate) fn nginx_main_conf(dir: &str) -> String {
     let mut conf = String::new();
     if is_root() {
         // Workers would otherwise switch to `nobody`, which cannot enter the temp dir.
@@ -194,8 +208,18 @@ worker_processes 1;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log info;
 events {{ worker_connections 4096; }}
-http {{
-    log_format edge '$remote_addr "$host" "$request" $status';
+"#
+    )
+    .unwrap();
+    conf
+}
+
+fn nginx_conf(routes: &[Route], port: u16, dir: &str) -> String {
+    let mut conf = nginx_main_conf(dir);
+    write!(
+        conf,
+        r#"http {{
+    log_format edge '$remote_addr "$host" "$request" $status x-team="$http_x_team"';
     access_log {dir}/access.log edge;
     client_body_temp_path {dir}/tmp/body;
     proxy_temp_path {dir}/tmp/proxy;

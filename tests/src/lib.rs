@@ -9,6 +9,7 @@
 //! - [`Bridge`]: the in-sandbox side, `websocat ws-l:... tcp:...` or `novita-proxy serve`.
 //! - [`Edge`]: an nginx TLS edge that routes `wss://8081-<id>.sandbox.test` like Novita's.
 //! - [`Tinyproxy`]: an HTTP CONNECT proxy whose log shows what went through it.
+//! - [`TlsFront`]: nginx `stream` TLS termination in front of a port (an `https://` proxy).
 //! - [`FaultRelay`]: a TCP relay that can pass, blackhole, delay or reset.
 //! - [`HttpServer`], [`CountingListener`]: small loopback servers for forwards and probes.
 //! - [`Rig`]: sshd + bridge (+ edge) wired together, with the ssh command to reach it.
@@ -27,6 +28,7 @@ mod run;
 pub mod sandbox;
 mod sshd;
 mod tinyproxy;
+mod tls_front;
 mod tools;
 
 pub use bridge::{Bridge, BridgeKind};
@@ -44,4 +46,5 @@ pub use rig::{sandbox_id, Link, Rig};
 pub use run::{run, run_ok, shell_quote, Outcome, Session};
 pub use sshd::{current_user, keygen, Sshd, SshdOptions};
 pub use tinyproxy::Tinyproxy;
-pub use tools::{bin_path, clean_env, require_tool, CLIENT_ENV};
+pub use tls_front::TlsFront;
+pub use tools::{bin_path, clean_env, is_root, require_tool, CLIENT_ENV};

@@ -26,15 +26,19 @@ pub struct Tinyproxy {
 impl Tinyproxy {
     /// A proxy without authentication.
     pub fn start() -> Tinyproxy {
-        Tinyproxy::start_inner(None)
+        Tinyproxy::start_with(None, &[])
     }
 
     /// A proxy that requires Basic auth with `user` and `password` (tinyproxy's `BasicAuth`).
     pub fn start_with_auth(user: &str, password: &str) -> Tinyproxy {
-        Tinyproxy::start_inner(Some((user.to_owned(), password.to_owned())))
+        Tinyproxy::start_with(Some((user, password)), &[])
     }
 
-    fn start_inner(auth: Option<(String, String)>) -> Tinyproxy {
+    /// A proxy with optional Basic auth that allows CONNECT only to `connect_ports`
+    /// (tinyproxy's `ConnectPort`; empty: every port). CONNECT to another port is answered
+    /// `403 Access violation`.
+    pub fn start_with(auth: Option<(&str, &str)>, connect_ports: &[u16]) -> Tinyproxy {
+        let auth = auth.map(|(u, p)| (u.to_owned(), p.to_owned()));
         let tinyproxy = require_tool("tinyproxy");
         let dir = tempfile::Builder::new()
             .prefix("novita-e2e-tinyproxy-")
@@ -45,8 +49,8 @@ impl Tinyproxy {
         let (port, proc) = start_on_free_port(
             "tinyproxy",
             |port| {
-                // No Allow/Deny lines: every client may connect. No ConnectPort lines: CONNECT
-                // to any port is allowed.
+                // No Allow/Deny lines: every client may connect. Without ConnectPort lines,
+                // CONNECT to any port is allowed.
                 let mut conf = vec![
                     format!("Port {port}"),
                     "Listen 127.0.0.1".to_owned(),
@@ -65,6 +69,7 @@ impl Tinyproxy {
                 if let Some((user, password)) = &auth {
                     conf.push(format!("BasicAuth {user} {password}"));
                 }
+                conf.extend(connect_ports.iter().map(|p| format!("ConnectPort {p}")));
                 fs::write(&conf_path, conf.join("\n") + "\n").unwrap();
                 let mut cmd = Command::new(&tinyproxy);
                 cmd.arg("-d").arg("-c").arg(&conf_path);

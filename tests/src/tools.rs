@@ -90,6 +90,7 @@ fn install_hint(name: &str) -> &'static str {
         "tinyproxy" => "apt-get install tinyproxy",
         "curl" => "apt-get install curl",
         "script" => "apt-get install util-linux (bsdutils)",
+        "unshare" => "apt-get install util-linux",
         "websocat" => "cargo install --locked websocat@1.14.1",
         _ => "install it and put it on PATH",
     }
@@ -97,7 +98,7 @@ fn install_hint(name: &str) -> &'static str {
 
 /// Whether the tests run as root (`id -u` is 0): nginx and tinyproxy need to be told to keep
 /// running as root instead of switching to an unprivileged user that cannot read the temp dir.
-pub(crate) fn is_root() -> bool {
+pub fn is_root() -> bool {
     static ROOT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *ROOT.get_or_init(|| {
         std::process::Command::new("id")

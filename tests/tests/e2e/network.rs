@@ -1,16 +1,19 @@
 //! novita-proxy on real networks: the TLS edge, private sandboxes, corporate HTTP proxies,
 //! dead peers, cut connections, slow links, half-close, and hostile clients of `serve`.
 
+use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::path::Path;
 use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use novita_ssh_core::DEFAULT_DOMAIN;
 use novita_ssh_e2e::{
-    assert_no_process_left, bin_path, clean_env, free_port, random_bytes, require_tool, run,
-    shell_quote, Bridge, BridgeKind, Edge, Fault, FaultRelay, Link, Rig, Session, Sshd, Tinyproxy,
-    EDGE_DOMAIN,
+    assert_no_process_left, bin_path, clean_env, free_port, is_root, random_bytes, require_tool,
+    run, shell_quote, Bridge, BridgeKind, CountingListener, Edge, Fault, FaultRelay, Link, Rig,
+    Session, Sshd, Tinyproxy, TlsFront, EDGE_DOMAIN,
 };
 
 /// A bound for commands that should take seconds: exceeding it means a hang.
@@ -543,4 +546,353 @@ fn serve_survives_junk_and_idle_handshake_flood() {
     assert_echo(&ssh_echo(&mut rig.ssh(), rig.host()));
     let mut bridge = rig.bridge;
     assert!(bridge.is_running(), "serve died:\n{}", bridge.log());
+}
+
+// ---------------------------------------------------------------------------------------
+// https:// proxies, extra headers, DNS without a network, no retry once bytes flowed,
+// proxies that refuse
+// ---------------------------------------------------------------------------------------
+
+/// `--domain sandbox.test --connect-to 127.0.0.1:<connect_to> --cacert <cacert>`: the edge's
+/// options with another first hop or CA file than [`Edge::proxy_args`].
+fn edge_proxy_args(connect_to: u16, cacert: &Path) -> Vec<String> {
+    vec![
+        "--domain".into(),
+        EDGE_DOMAIN.into(),
+        "--connect-to".into(),
+        format!("127.0.0.1:{connect_to}"),
+        "--cacert".into(),
+        cacert.display().to_string(),
+    ]
+}
+
+/// [`edge_proxy_args`] plus `extra` as a shell-quoted ProxyCommand ending in `%h`.
+fn edge_proxy_command(connect_to: u16, cacert: &Path, extra: &[&str]) -> String {
+    let mut words = vec![shell_quote(&bin_path("novita-proxy").display().to_string())];
+    words.extend(
+        edge_proxy_args(connect_to, cacert)
+            .iter()
+            .map(|a| shell_quote(a)),
+    );
+    words.extend(extra.iter().map(|a| shell_quote(a)));
+    words.push("%h".to_owned());
+    words.join(" ")
+}
+
+/// `novita-proxy` with [`edge_proxy_args`] and a clean environment; add flags and HOST.
+fn edge_proxy(connect_to: u16, cacert: &Path) -> Command {
+    let mut cmd = Command::new(bin_path("novita-proxy"));
+    clean_env(&mut cmd).args(edge_proxy_args(connect_to, cacert));
+    cmd
+}
+
+/// Asserts exit `code`, nothing on stdout and exactly one stderr line starting with
+/// `novita-proxy: `; returns that line.
+fn assert_one_line_failure(out: &novita_ssh_e2e::Outcome, code: i32) -> String {
+    assert_eq!(out.code(), code, "stderr: {}", out.stderr);
+    assert!(
+        out.stdout.is_empty(),
+        "bytes reached stdout: {:?}",
+        out.stdout_text()
+    );
+    let lines: Vec<&str> = out.stderr.trim().lines().collect();
+    assert_eq!(lines.len(), 1, "not one line: {:?}", out.stderr);
+    assert!(lines[0].starts_with("novita-proxy: "), "{}", out.stderr);
+    lines[0].to_owned()
+}
+
+/// Polls `log` for up to 10 s until `done(log)` holds, and returns the last log read (nginx
+/// writes a line when a connection ends, a moment after the client exits).
+fn settled_log(log: impl Fn() -> String, done: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = log();
+        if done(&text) || Instant::now() >= deadline {
+            return text;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// An `https://` proxy URL: TLS to the proxy (nginx `stream` in front of tinyproxy), CONNECT
+/// with Basic auth inside it, then TLS to the edge inside the tunnel. `--cacert` covers the
+/// proxy's certificate too: with the proxy's CA in the file ssh works; with only the edge's CA
+/// the proxy's certificate is refused (exit 8, naming the proxy, no CONNECT sent).
+#[test]
+fn https_proxy_url_works_and_cacert_covers_the_proxy_certificate() {
+    let rig = Rig::start(BridgeKind::Serve, Link::Wss);
+    let edge = rig.edge.as_ref().unwrap();
+    let password = "pw-https-7Hq2";
+    let tinyproxy = Tinyproxy::start_with_auth("bob", password);
+    let front = TlsFront::start(tinyproxy.port);
+    let url = format!("https://bob:{password}@127.0.0.1:{}", front.port);
+    let scratch = tempfile::tempdir().unwrap();
+    let both = scratch.path().join("cas.pem");
+    fs::write(
+        &both,
+        fs::read_to_string(&edge.ca_pem).unwrap() + &fs::read_to_string(&front.ca_pem).unwrap(),
+    )
+    .unwrap();
+
+    let command = edge_proxy_command(edge.port, &both, &["--proxy", &url]);
+    assert_echo(&ssh_echo(&mut rig.sshd.ssh(&command), rig.host()));
+    let edge_target = format!("127.0.0.1:{}", edge.port);
+    assert_eq!(
+        tinyproxy.connects(),
+        vec![edge_target.clone()],
+        "tinyproxy's log:\n{}",
+        tinyproxy.log()
+    );
+    // The proxy leg itself was TLS: nginx terminated a TLS session that carried the tunnel
+    // (`<client> TCP <TLS version> 200 <bytes from the client>`).
+    let carried = |log: &str| {
+        log.lines().any(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() == 5
+                && f[2].starts_with("TLSv1.")
+                && f[3] == "200"
+                && f[4].parse::<u64>().is_ok_and(|n| n > 1000)
+        })
+    };
+    let log = settled_log(|| front.access_log(), carried);
+    assert!(
+        carried(&log),
+        "no TLS session carried the tunnel; the TLS front's log:\n{log}"
+    );
+
+    // Only the edge's CA: the proxy's certificate is not trusted.
+    let out = run(
+        edge_proxy(edge.port, &edge.ca_pem)
+            .args(["--proxy", &url])
+            .arg(rig.host()),
+        Some(b"SSH-2.0-OpenSSH_9.2 probe\r\n"),
+        LIMIT,
+    );
+    let line = assert_one_line_failure(&out, 8);
+    assert!(
+        line.contains(&format!("https://127.0.0.1:{}", front.port)),
+        "the proxy is not named: {line}"
+    );
+    assert!(
+        line.contains("certificate"),
+        "no word about the certificate: {line}"
+    );
+    assert!(!line.contains(password), "the password was printed: {line}");
+    assert_eq!(
+        tinyproxy.connects(),
+        vec![edge_target],
+        "a CONNECT went out over an untrusted TLS connection"
+    );
+}
+
+/// `--header 'X-Team: infra'` arrives at the edge with the upgrade request (its access log
+/// records X-Team). Headers with CR/LF, and headers that belong to the upgrade itself, are
+/// refused before any connection: exit 2, one line.
+#[test]
+fn extra_header_reaches_the_edge_and_unsafe_headers_are_refused() {
+    let rig = Rig::start(BridgeKind::Serve, Link::Wss);
+    let edge = rig.edge.as_ref().unwrap();
+    assert_echo(&ssh_echo(
+        &mut rig.ssh_with_proxy_args(&["--header", "X-Team: infra"]),
+        rig.host(),
+    ));
+    let host = Edge::host_for(rig.host(), 8081);
+    let upgraded = format!("\"{host}\" \"GET / HTTP/1.1\" 101 x-team=\"infra\"");
+    let log = settled_log(|| edge.access_log(), |l| l.contains(&upgraded));
+    assert!(
+        log.contains(&upgraded),
+        "X-Team did not reach the edge:\n{log}"
+    );
+
+    let target = CountingListener::start();
+    for header in [
+        "X-Team: infra\r\nX-Injected: yes",
+        "X-Team: infra\nX-Injected: yes",
+        "X-Team: in\rfra",
+        "Host: evil.example",
+        "host: evil.example",
+        "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==",
+        "Upgrade: h2c",
+        "Connection: close",
+    ] {
+        let out = run(
+            edge_proxy(target.port, &edge.ca_pem)
+                .args(["--header", header])
+                .arg(rig.host()),
+            Some(b"SSH-2.0-OpenSSH_9.2 probe\r\n"),
+            LIMIT,
+        );
+        let line = assert_one_line_failure(&out, 2);
+        assert!(
+            line.to_lowercase().contains("header"),
+            "{header:?}: the message does not name the header: {line}"
+        );
+    }
+    assert_eq!(
+        target.connections(),
+        0,
+        "a refused header still opened a connection"
+    );
+}
+
+/// No network at all (a fresh network namespace: only a loopback that is down, so the
+/// resolver cannot be reached and nothing can leave the machine): a real sandbox name fails
+/// to resolve with exit 3 and one line about resolving it.
+#[cfg(target_os = "linux")]
+#[test]
+fn dns_failure_without_a_network_exits_3_with_one_line() {
+    let id = "iz3m5v8axsybc877b539s";
+    let mut cmd = Command::new(require_tool("unshare"));
+    if !is_root() {
+        cmd.args(["--user", "--map-root-user"]);
+    }
+    cmd.arg("--net").arg(bin_path("novita-proxy")).arg(id);
+    clean_env(&mut cmd);
+    let out = run(&mut cmd, Some(b"SSH-2.0-OpenSSH_9.2 probe\r\n"), LIMIT);
+    assert!(
+        !out.stderr.starts_with("unshare:"),
+        "cannot create a network namespace for this test ({}): run the suite as root, or \
+         allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1)",
+        out.stderr.trim()
+    );
+    let line = assert_one_line_failure(&out, 3);
+    assert!(
+        line.contains(&format!("cannot resolve 8081-{id}.{DEFAULT_DOMAIN}")),
+        "not a message about resolving the sandbox's name: {line}"
+    );
+}
+
+/// Waits up to 20 s for `session` to exit: a proxy that reconnected would keep running.
+fn exits_without_reconnecting(
+    session: &mut Session,
+    relay: &FaultRelay,
+) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while session.try_wait().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "still running 20 s after the reset ({} connections through the relay): {}",
+            relay.connections(),
+            session.output_text()
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    session.wait(LIMIT)
+}
+
+/// Asserts that exactly one connection went through `relay` and the edge logged exactly one
+/// upgrade: the proxy did not connect again.
+fn assert_one_connection(relay: &FaultRelay, edge: &Edge) {
+    assert_eq!(
+        relay.connections(),
+        1,
+        "the proxy connected again after bytes had flowed"
+    );
+    let upgrades = |log: &str| log.lines().filter(|l| l.contains("\" 101 ")).count();
+    let log = settled_log(|| edge.access_log(), |l| upgrades(l) >= 1);
+    assert_eq!(
+        upgrades(&log),
+        1,
+        "not exactly one upgrade; edge log:\n{log}"
+    );
+}
+
+/// Retry only before the tunnel opens: with `--wait 20`, a tunnel that moved bytes and is
+/// then reset between client and edge exits 9 with the lost-connection line and never
+/// reconnects (one TCP connection through the relay, one upgrade in the edge's log).
+#[test]
+fn reset_after_bytes_flowed_exits_9_without_reconnecting_despite_wait() {
+    let rig = Rig::start(BridgeKind::Serve, Link::Wss);
+    let edge = rig.edge.as_ref().unwrap();
+    let relay = FaultRelay::start(edge.port);
+    let mut proxy = edge_proxy(relay.port, &edge.ca_pem);
+    proxy.args(["--wait", "20"]).arg(rig.host());
+    let mut session = Session::spawn(&mut proxy);
+    session.send("SSH-2.0-OpenSSH_9.2 e2e\r\n");
+    // sshd's banner came back through the tunnel: bytes flowed both ways.
+    session.expect("SSH-2.0-OpenSSH", LIMIT);
+    relay.reset_all();
+    let status = exits_without_reconnecting(&mut session, &relay);
+    assert_eq!(status.code(), Some(9), "stderr: {}", session.stderr_text());
+    assert_lost_message(&session.stderr_text());
+    assert_one_connection(&relay, edge);
+}
+
+/// The same cut behind the edge (the edge-to-bridge connection is reset in the middle of a
+/// session): the edge closes the client's connection, the ssh session fails at once, and
+/// the proxy, started with `--wait 20`, does not connect again.
+#[test]
+fn bridge_side_reset_mid_session_fails_ssh_without_reconnecting() {
+    let sshd = Sshd::start();
+    let bridge = Bridge::serve(sshd.port);
+    let relay = FaultRelay::start(bridge.port);
+    let id = novita_ssh_e2e::sandbox_id();
+    let edge = Edge::builder().route(&id, relay.port).start();
+    let command = edge_proxy_command(edge.port, &edge.ca_pem, &["--wait", "20"]);
+    let mut ssh = sshd.ssh(&command);
+    ssh.args([id.as_str(), "echo up-$((40 + 2)); sleep 120"]);
+    let mut session = Session::spawn(&mut ssh);
+    session.expect("up-42", LIMIT);
+    relay.reset_all();
+    let status = exits_without_reconnecting(&mut session, &relay);
+    assert!(
+        !status.success(),
+        "ssh succeeded after the cut: {}",
+        session.output_text()
+    );
+    assert_one_connection(&relay, &edge);
+}
+
+/// Asserts exit 8 and one line naming the proxy (without credentials) and `status`, and
+/// never `password`.
+fn assert_proxy_refusal(out: &novita_ssh_e2e::Outcome, proxy: &str, status: &str, password: &str) {
+    let line = assert_one_line_failure(out, 8);
+    assert!(
+        line.contains(proxy),
+        "the proxy {proxy} is not named: {line}"
+    );
+    assert!(
+        line.contains(status),
+        "the status {status} is not named: {line}"
+    );
+    assert!(!line.contains(password), "the password was printed: {line}");
+}
+
+/// A proxy that refuses CONNECT to the edge's port (tinyproxy's `ConnectPort` -> 403) and one
+/// that cannot reach the target (tinyproxy -> 500): exit 8, one line naming the proxy and the
+/// status, never the password; nothing reached the edge.
+#[test]
+fn proxy_answering_403_or_5xx_exits_8_naming_proxy_and_status() {
+    let rig = Rig::start(BridgeKind::Serve, Link::Wss);
+    let edge = rig.edge.as_ref().unwrap();
+    let password = "pw-refused-Zq81";
+
+    let strict = Tinyproxy::start_with(Some(("carol", password)), &[443]);
+    let out = run(
+        rig.proxy().args(["--proxy", &strict.url()]).arg(rig.host()),
+        Some(b"SSH-2.0-OpenSSH_9.2 probe\r\n"),
+        LIMIT,
+    );
+    assert_proxy_refusal(&out, &strict.url_without_auth(), "403", password);
+
+    let open = Tinyproxy::start_with_auth("carol", password);
+    let nothing_there = free_port();
+    let out = run(
+        edge_proxy(nothing_there, &edge.ca_pem)
+            .args(["--proxy", &open.url()])
+            .arg(rig.host()),
+        Some(b"SSH-2.0-OpenSSH_9.2 probe\r\n"),
+        LIMIT,
+    );
+    assert!(
+        open.saw_connect_to(&format!("127.0.0.1:{nothing_there}")),
+        "tinyproxy's log:\n{}",
+        open.log()
+    );
+    assert_proxy_refusal(&out, &open.url_without_auth(), "500", password);
+    assert!(
+        !edge.access_log().contains(rig.host()),
+        "a request reached the edge:\n{}",
+        edge.access_log()
+    );
 }
