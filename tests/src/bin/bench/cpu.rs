@@ -60,6 +60,11 @@ impl CpuAccount {
         Some(account)
     }
 
+    /// The group's directory.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
     /// CPU time used by the group so far, nanoseconds.
     pub fn usage_ns(&self) -> Option<u64> {
         match self.kind {

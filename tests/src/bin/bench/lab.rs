@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use novita_ssh_e2e::{
     bin_path, free_port, require_tool, sandbox_id, shell_quote, wait_for_port, Bridge, Edge, Proc,
-    Sshd, SshdOptions,
+    Sshd,
 };
 use tempfile::TempDir;
 
@@ -130,7 +130,7 @@ struct Servers {
 /// All fixtures.
 #[derive(Debug)]
 pub struct Lab {
-    /// The sshd (MaxStartups raised for the concurrency measure).
+    /// The sshd.
     pub sshd: Sshd,
     /// Counts the raw stream's bytes.
     pub sink: Sink,
@@ -149,20 +149,20 @@ pub struct Lab {
 
 impl Lab {
     /// Starts what `paths` need; `stream_len` is what the source sends and the sink expects.
-    pub fn start(stream_len: u64, block: Arc<Vec<u8>>, paths: &[Path]) -> Lab {
+    /// Its scratch files go to a new directory in `parent`.
+    pub fn start(stream_len: u64, block: Arc<Vec<u8>>, paths: &[Path], parent: &FsPath) -> Lab {
         let wants = |p: &[Path]| p.iter().any(|x| paths.contains(x));
         let with_websocat = wants(&[Path::Websocat, Path::ProxyWebsocat]);
         let with_serve = wants(&[Path::ProxyServe, Path::ProxyEdge]);
         let with_proxy = wants(&[Path::ProxyWebsocat, Path::ProxyServe, Path::ProxyEdge]);
         let dir = tempfile::Builder::new()
             .prefix("novita-bench-")
-            .tempdir()
+            .tempdir_in(parent)
             .expect("temp dir");
-        let sshd = Sshd::start_with(SshdOptions {
-            authorized_keys: Vec::new(),
-            // Hundreds of simultaneous handshakes from one address must all be accepted.
-            config: vec!["MaxStartups 1000".to_owned()],
-        });
+        // The fixture's MaxStartups 200 admits the 200 simultaneous handshakes of the
+        // concurrency measure (sshd keeps the last MaxStartups line, so it cannot be raised
+        // through SshdOptions).
+        let sshd = Sshd::start();
         let sink = Sink::start(stream_len);
         let source = Source::start(stream_len, block);
         let echo = Echo::start();

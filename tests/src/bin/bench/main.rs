@@ -16,6 +16,7 @@ mod cpu;
 mod lab;
 mod machine;
 mod measure;
+mod reaper;
 mod report;
 mod results;
 mod rss;
@@ -55,7 +56,7 @@ options:
   --only LIST        comma-separated subset of measures: ssh,raw,rtt,setup,concurrent
   --out FILE         also write the report into FILE (between its bench markers)
   --no-build         do not run `cargo build --release -p novita-proxy` first
-  --wait-idle PCT    before each repetition, wait (up to 15 min) until the machine's other
+  --wait-idle PCT    before each repetition, wait (up to 3 min) until the machine's other
                      load is under PCT % of all CPUs (a shared machine); the load seen
                      before each repetition is always recorded
   -h, --help         this text
@@ -227,7 +228,7 @@ fn settle(opts: &Options, results: &mut Results, label: &str) {
     let window = Duration::from_secs(1);
     let mut busy = machine::busy_fraction(window);
     if let Some(max) = opts.wait_idle {
-        let deadline = std::time::Instant::now() + Duration::from_secs(15 * 60);
+        let deadline = std::time::Instant::now() + Duration::from_secs(180);
         while busy.is_some_and(|b| b > max) && std::time::Instant::now() < deadline {
             eprintln!(
                 "bench: machine {:.0}% busy, waiting for under {:.0}%",
@@ -334,6 +335,14 @@ fn run(opts: &Options) -> Result<()> {
             .tempdir()
     }
     .context("create the data directory")?;
+    // Every fixture makes its temporary directory under TMPDIR: put them all in the data
+    // directory, so that one removal cleans up after an interrupted run too. Nothing else
+    // runs yet, so changing the environment is safe.
+    env::set_var("TMPDIR", data.path());
+    let _reaper = reaper::Reaper::start(
+        account.as_ref().map(cpu::CpuAccount::dir),
+        &[data.path().to_path_buf()],
+    );
     let len = opts.size_mib * 1024 * 1024;
     let block = Arc::new(random_bytes(1 << 20));
     let file = data.path().join("payload.bin");
@@ -344,7 +353,7 @@ fn run(opts: &Options) -> Result<()> {
     }
 
     eprintln!("bench: starting sshd, relays, bridges and the TLS edge");
-    let lab = Lab::start(len, block.clone(), &opts.paths);
+    let lab = Lab::start(len, block.clone(), &opts.paths, data.path());
     let paths = &opts.paths;
     let limit = Duration::from_secs(600);
 
