@@ -124,12 +124,13 @@ pub struct ClientArgs {
     )]
     pub traffic_token: Option<String>,
 
-    /// A PEM file with extra CA certificates to trust (a corporate TLS proxy, a test CA).
+    /// A PEM file with extra CA certificates to trust (a corporate TLS proxy, a test CA),
+    /// for the sandbox edge and an https:// proxy alike; repeat it for several files.
     /// The bundled Mozilla roots and the OS trust store are always trusted (SSL_CERT_FILE
     /// and SSL_CERT_DIR replace the OS store, as in OpenSSL); verification can not be
     /// turned off.
     #[arg(long, value_name = "FILE")]
-    pub cacert: Option<PathBuf>,
+    pub cacert: Vec<PathBuf>,
 
     /// Give up opening the connection (DNS, TCP, proxy, TLS and the WebSocket upgrade)
     /// after this many seconds.

@@ -74,7 +74,7 @@ pub fn target(args: &ClientArgs, env: &dyn Fn(&str) -> Option<String>) -> Result
         env,
     )?;
     let tls = if url.secure || proxy.as_ref().is_some_and(|p| p.secure) {
-        Some(tls::Roots::new(args.cacert.as_deref())?)
+        Some(tls::Roots::new(&args.cacert)?)
     } else {
         None
     };

@@ -2,7 +2,7 @@
 //! `SSL_CERT_FILE` and `--cacert`.
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rustls::pki_types::pem::PemObject as _;
@@ -23,12 +23,12 @@ pub struct Roots {
 }
 
 impl Roots {
-    /// Reads `--cacert` now (a file that cannot be read or holds no certificate is a
-    /// usage error); the rest is loaded later.
-    pub fn new(cacert: Option<&Path>) -> Result<Arc<Self>, Failure> {
+    /// Reads every `--cacert` file now (a file that cannot be read or holds no certificate
+    /// is a usage error); the rest is loaded later.
+    pub fn new(cacert: &[PathBuf]) -> Result<Arc<Self>, Failure> {
         let mut extra = Vec::new();
-        if let Some(path) = cacert {
-            extra = read_pem_file(path, "--cacert")?;
+        for path in cacert {
+            extra.extend(read_pem_file(path, "--cacert")?);
         }
         Ok(Arc::new(Self {
             extra,
