@@ -403,7 +403,7 @@ fn version_man_page_and_completions() {
         "{help}"
     );
     let man = env.ok(&["--generate", "man"]);
-    assert!(man.contains(".TH novita-sshconfig"), "{man}");
+    assert!(man.contains(".TH NOVITA-SSHCONFIG 1 "), "{man}");
     for (kind, marker) in [
         ("complete-bash", "complete -F _novita__sshconfig"),
         ("complete-zsh", "#compdef novita-sshconfig"),
