@@ -65,17 +65,20 @@ impl WsUrl {
             ));
         }
         let raw_host = authority.host();
-        let host = raw_host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .map(str::to_owned);
-        let host = match host {
-            Some(ip6) => ip6,
+        let host = match raw_host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            Some(ip6) if ip6.parse::<std::net::Ipv6Addr>().is_ok() => ip6.to_owned(),
+            Some(_) => {
+                return Err(ValidationError::invalid(
+                    WHAT,
+                    value,
+                    "the brackets do not hold an IPv6 address",
+                    HINT,
+                ))
+            }
             None if raw_host.parse::<std::net::Ipv4Addr>().is_ok() => raw_host.to_owned(),
             None => validate::domain(raw_host)?,
         };
-        let (port, explicit_port) = match authority.port_u16() {
-            Some(0) => return Err(ValidationError::invalid(WHAT, value, "port 0", HINT)),
+        let (port, explicit_port) = match validate::authority_port(WHAT, value, authority, HINT)? {
             Some(p) => (p, true),
             None => (if secure { 443 } else { 80 }, false),
         };
@@ -183,6 +186,11 @@ mod tests {
             "wss://x:0/",
             "ws://x/\n",
             "ws://{id}/",
+            "ws://[]/",
+            "ws://[zz]:1/",
+            "ws://[::1]:80z/",
+            "ws://[::1]z/",
+            "ws://x:/",
         ] {
             assert!(url_from_template(bad, None, 1).is_err(), "{bad:?} accepted");
         }

@@ -269,10 +269,45 @@ pub fn http_url(value: &str, credentials_allowed: bool) -> Result<String, Valida
         ));
     }
     host(WHAT, value, authority.host(), HINT)?;
-    if authority.port_u16() == Some(0) {
-        return Err(ValidationError::invalid(WHAT, value, "port 0", HINT));
-    }
+    authority_port(WHAT, value, authority, HINT)?;
     Ok(value.to_owned())
+}
+
+/// The port written after a URL's host, `None` when there is none.
+///
+/// The `http` crate ignores what follows a bracketed IPv6 host (`[::1]:80z` has no port
+/// there) and accepts an empty port (`host:`); a URL must not mean something other than
+/// what it says, so only nothing or `:` and 1-65535 in digits may follow the host.
+pub(crate) fn authority_port(
+    what: &'static str,
+    whole: &str,
+    authority: &http::uri::Authority,
+    hint: &'static str,
+) -> Result<Option<u16>, ValidationError> {
+    let host_port = authority
+        .as_str()
+        .rsplit_once('@')
+        .map_or(authority.as_str(), |(_, host_port)| host_port);
+    let after_host = host_port
+        .strip_prefix(authority.host())
+        .unwrap_or(host_port);
+    if after_host.is_empty() {
+        return Ok(None);
+    }
+    let port = after_host
+        .strip_prefix(':')
+        .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|p| p.parse::<u16>().ok());
+    match port {
+        Some(0) => Err(ValidationError::invalid(what, whole, "port 0", hint)),
+        Some(p) => Ok(Some(p)),
+        None => Err(ValidationError::invalid(
+            what,
+            whole,
+            "the port after the host must be a number 1-65535",
+            hint,
+        )),
+    }
 }
 
 /// Validates a `HOST:PORT` pair for `--connect-to` (a DNS name, an IPv4 address or an
@@ -423,6 +458,12 @@ mod tests {
             "http://x/\n",
             "x.com",
             "http://-x/",
+            "http://[]:1/",
+            "http://[zz]/",
+            "http://[::1]:80z/",
+            "http://[::1]x/",
+            "http://x:/",
+            "http://x:+80/",
         ] {
             assert!(http_url(bad, true).is_err(), "{bad:?} accepted");
         }

@@ -138,6 +138,12 @@ pub fn parse_proxy_url(raw: &str, source: &'static str) -> Result<Proxy, Failure
         None => return Err(bad("it has no scheme")),
     };
     let authority = uri.authority().ok_or_else(|| bad("it has no host"))?;
+    // Brackets must hold an IPv6 address and only `:PORT` may follow the host (`http`
+    // alone takes `[::1]:80z` as port-less). The reason only: the value has the password.
+    novita_ssh_core::validate::http_url(&with_scheme, true).map_err(|e| match e {
+        novita_ssh_core::ValidationError::Invalid { reason, .. } => bad(&reason),
+        other => bad(&other.to_string()),
+    })?;
     let host_port = authority.as_str().rsplit('@').next().unwrap_or_default();
     let host_port: http::uri::Authority =
         host_port.parse().map_err(|_| bad("it has no valid host"))?;
@@ -429,7 +435,17 @@ mod tests {
 
     #[test]
     fn refuses_unusable_proxy_urls_without_showing_the_password() {
-        for bad in ["socks5://u:secret@h:1", "http://", "ftp://h", "http://h:0"] {
+        for bad in [
+            "socks5://u:secret@h:1",
+            "http://",
+            "ftp://h",
+            "http://h:0",
+            "http://u:secret@[]:1",
+            "http://u:secret@[zz]:1",
+            "http://u:secret@[::1]:80z",
+            "u:secret@[::1]x",
+            "http://h:",
+        ] {
             let err = parse_proxy_url(bad, "--proxy").expect_err(bad);
             assert_eq!(err.exit, Exit::Usage);
             assert!(!err.message.contains("secret"), "{}", err.message);
