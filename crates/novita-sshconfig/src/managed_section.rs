@@ -119,14 +119,22 @@ fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
 
 /// The keyword of a config line (`Host`, `IdentityFile`, ...), if it has one.
 pub fn keyword(line: &str) -> Option<&str> {
+    keyword_and_rest(line).map(|(keyword, _)| keyword)
+}
+
+/// The keyword and what follows it. Like OpenSSH, one `=` before the keyword is skipped
+/// (`=Host x` is a `Host` line), and a line whose keyword is empty is ignored.
+fn keyword_and_rest(line: &str) -> Option<(&str, &str)> {
     let line = line.trim();
-    if line.is_empty() || line.starts_with('#') {
+    let line = line.strip_prefix('=').map_or(line, str::trim_start);
+    if line.starts_with('#') {
         return None;
     }
     let end = line
         .find(|c: char| c.is_whitespace() || c == '=')
         .unwrap_or(line.len());
-    Some(&line[..end])
+    let (keyword, rest) = line.split_at(end);
+    (!keyword.is_empty()).then_some((keyword, rest))
 }
 
 fn is_host_or_match(line: &str) -> bool {
@@ -148,11 +156,12 @@ pub fn find_plain_include(text: &str, targets: &[String]) -> Option<usize> {
         if is_host_or_match(line) {
             return None;
         }
-        let Some(kw) = keyword(line).filter(|k| k.eq_ignore_ascii_case("include")) else {
+        let Some((_, rest)) =
+            keyword_and_rest(line).filter(|(k, _)| k.eq_ignore_ascii_case("include"))
+        else {
             continue;
         };
-        let args =
-            line.trim()[kw.len()..].trim_start_matches(|c: char| c.is_whitespace() || c == '=');
+        let args = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '=');
         if args
             .split_whitespace()
             .map(|a| a.trim_matches('"'))
@@ -359,6 +368,13 @@ mod tests {
             Some(4)
         );
         assert_eq!(first_host_or_match("User a\n"), None);
+        // OpenSSH skips one '=' before the keyword, and ignores an empty keyword.
+        assert_eq!(keyword(" = Host x"), Some("Host"));
+        assert_eq!(keyword("==Host x"), None);
+        assert_eq!(keyword("=#Host x"), None);
+        assert_eq!(first_host_or_match("User a\n=Host x\n"), Some(2));
+        let text = format!("=Host x\n{}", render(INC, "\n"));
+        assert_eq!(install(&text, INC).expect("install").1, Change::Moved);
     }
 
     #[test]
@@ -380,6 +396,10 @@ mod tests {
             None
         );
         assert_eq!(find_plain_include("Include ~/.ssh/other\n", &targets), None);
+        assert_eq!(
+            find_plain_include("=Include ~/.ssh/novita/config\n", &targets),
+            Some(1)
+        );
     }
 
     #[test]
