@@ -123,7 +123,15 @@ fn log_tail(log: &std::path::Path) -> String {
     tail.join(" | ")
 }
 
-/// One ssh upload or download of `file` (`len` bytes), timed from start to exit.
+/// The remote half of a timed upload: swallow the first byte, note the time, swallow the
+/// rest, note the time, print both (nanoseconds). The rate is measured while data flows,
+/// without the connection set-up, which has its own measure.
+const TIMED_SINK: &str = "dd bs=1 count=1 of=/dev/null status=none && a=$(date +%s%N) && \
+                          cat >/dev/null && b=$(date +%s%N) && echo \"$a $b\"";
+
+/// One ssh upload or download of `file` (`len` bytes): MiB/s from the first to the last byte
+/// (upload: at the remote end, `cat >/dev/null` with timestamps; download: `cat file` read by
+/// the bench from ssh's stdout, every byte counted).
 pub fn ssh_transfer(
     lab: &Lab,
     path: Path,
@@ -139,7 +147,7 @@ pub fn ssh_transfer(
     let mut cmd = lab.ssh(path, watch_client.then_some(pid_file.as_path()), &[]);
     match direction {
         Direction::Upload => {
-            cmd.arg("cat >/dev/null");
+            cmd.arg(TIMED_SINK);
             cmd.stdin(File::open(file).with_context(|| format!("open {}", file.display()))?);
         }
         Direction::Download => {
@@ -147,20 +155,59 @@ pub fn ssh_transfer(
             cmd.stdin(Stdio::null());
         }
     }
-    cmd.stdout(Stdio::null());
+    cmd.stdout(Stdio::piped());
     let poller = watch_client.then(|| HwmPoller::start(Watch::PidFile(pid_file.clone())));
-    let start = Instant::now();
     let mut child = spawn(&mut cmd, &log)?;
-    let status = wait(&mut child, limit)?;
-    let secs = start.elapsed().as_secs_f64();
+    let guard = Watchdog::start(child.id(), limit);
+    let mut stdout = child.stdout.take().context("ssh's stdout")?;
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut got = 0u64;
+    let mut text = Vec::new();
+    let mut first = None;
+    let mut last = Instant::now();
+    loop {
+        match stdout.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => {
+                last = Instant::now();
+                first.get_or_insert(last);
+                got += k as u64;
+                if direction == Direction::Upload && text.len() < 200 {
+                    text.extend_from_slice(&buf[..k.min(200)]);
+                }
+            }
+        }
+    }
+    let status = child.wait().context("wait for ssh")?;
+    drop(guard);
     let client_kib = poller.and_then(HwmPoller::finish);
     let _ = fs::remove_file(&pid_file);
     if !status.success() {
         bail!("ssh exited with {status}: {}", log_tail(&log));
     }
+    let secs = match direction {
+        Direction::Download => {
+            if got != len {
+                bail!("ssh delivered {got} of {len} bytes: {}", log_tail(&log));
+            }
+            let first = first.context("no bytes")?;
+            last.duration_since(first).as_secs_f64()
+        }
+        Direction::Upload => {
+            let line = String::from_utf8_lossy(&text).into_owned();
+            let stamps: Vec<u64> = line
+                .split_whitespace()
+                .filter_map(|w| w.parse().ok())
+                .collect();
+            match stamps[..] {
+                [a, b] if b > a => (b - a) as f64 / 1e9,
+                _ => bail!("the remote timing printed {line:?}: {}", log_tail(&log)),
+            }
+        }
+    };
     let _ = fs::remove_file(&log);
     Ok(Transfer {
-        mib_s: len as f64 / MIB / secs,
+        mib_s: (len - 1) as f64 / MIB / secs.max(1e-9),
         client_kib,
     })
 }

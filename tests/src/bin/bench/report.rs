@@ -279,9 +279,10 @@ pub fn render(r: &Results, ctx: &Context) -> String {
     out.push_str("\n### Results (medians)\n\n");
     out.push_str(&table(r, ctx));
     out.push_str(
-        "\nssh upload: `ssh host 'cat >/dev/null' < file`; download: `ssh host 'cat file' > \
-         /dev/null`; the file is on tmpfs; MiB/s over the whole command, connection set-up \
-         included. Raw: the client's stdin to a TCP sink behind the server (up) and a TCP \
+        "\nssh upload: `ssh host 'cat >/dev/null' < file` (the remote command notes the time of \
+         the first and the last byte); download: `ssh host 'cat file'`, read and counted by the \
+         bench; the file is on tmpfs; MiB/s from the first to the last byte (connection set-up \
+         is the `ssh true` column). Raw: the client's stdin to a TCP sink behind the server (up) and a TCP \
          source behind the server to the client's stdout (down), MiB/s from first to last \
          byte; \"direct\" is one `socat -b 262144` hop straight to the sink or source. Round \
          trip: one byte written to the client's stdin and read back from its stdout through an \
