@@ -1,0 +1,394 @@
+//! Bench only: the client data path of novita-proxy for a `ws://` URL, written on
+//! tokio-tungstenite instead of novita-proxy's own framing, so that the two can be measured
+//! against each other (`tests/bench/tungstenite-vs-own.sh`, BENCHMARKS.md).
+//!
+//! It connects, upgrades, sets TCP_NODELAY, sends each read of stdin (at most 64 KiB, never
+//! empty) as one binary message, writes the payload of every message to stdout, and sends
+//! Close on stdin EOF; it ends when the peer closes. One current-thread runtime, one task
+//! per direction over the split stream.
+//!
+//! ```sh
+//! tungstenite-client ws://127.0.0.1:8081/ [--flush send|idle] [--write-buffer BYTES]
+//!     [--read-buffer BYTES] [--payload copy|own] [--stdio pipe|tokio]
+//! ```
+//!
+//! The defaults are the best of the variants measured (BENCHMARKS.md): `send` per message
+//! with no write buffering (`feed` with a 128 KiB write buffer, or flushing only when stdin
+//! is idle, cost the same instructions and no less CPU), tokio-tungstenite's default 128 KiB
+//! read buffer (64 KiB was no better), a copy of each read into the message (reading into a
+//! fresh buffer per message saves that copy but costs an allocation and page faults), and
+//! stdin/stdout as novita-proxy drives them (tokio's own stdio costs two to three times the
+//! CPU). Not part of the product and not used by the test suite.
+
+// A command-line tool reports its own errors on stderr.
+#![allow(clippy::print_stderr)]
+
+use std::future::{poll_fn, Future as _};
+use std::io;
+use std::pin::Pin;
+use std::process::ExitCode;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use anyhow::{bail, Context as _, Result};
+use futures_util::{Sink, SinkExt as _, Stream, StreamExt as _};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
+
+/// The largest payload of one message we send (what novita-proxy and websocat send).
+const MAX_PAYLOAD: usize = 64 * 1024;
+
+/// After our Close, how long to wait for the peer to finish (as novita-proxy does).
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+const USAGE: &str = "usage: tungstenite-client ws://HOST:PORT/PATH [--flush send|idle] \
+[--write-buffer BYTES] [--read-buffer BYTES] [--payload copy|own] [--stdio pipe|tokio]";
+
+/// When the stdin -> WebSocket direction writes to the socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flush {
+    /// `send` every message: write and flush it at once.
+    Send,
+    /// `feed` every message and `flush` when stdin has nothing more ready.
+    Idle,
+}
+
+/// How a read of stdin becomes the payload of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Payload {
+    /// Read into one reused buffer and copy the bytes read into the message.
+    Copy,
+    /// Read into a fresh buffer and hand it to the message without a copy.
+    Own,
+}
+
+/// How stdin and stdout are driven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stdio {
+    /// Pipes non-blocking on the runtime's poller, files and devices read and written
+    /// directly (what novita-proxy does); tokio's stdio for anything else.
+    Pipe,
+    /// tokio's stdin and stdout (blocking reads and writes on a helper thread).
+    Tokio,
+}
+
+#[derive(Debug)]
+struct Options {
+    url: String,
+    flush: Flush,
+    payload: Payload,
+    stdio: Stdio,
+    write_buffer: usize,
+    read_buffer: usize,
+}
+
+fn parse_args() -> Result<Options> {
+    let mut args = std::env::args().skip(1);
+    let mut opts = Options {
+        url: String::new(),
+        flush: Flush::Send,
+        payload: Payload::Copy,
+        stdio: Stdio::Pipe,
+        write_buffer: 0,
+        read_buffer: 128 * 1024,
+    };
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--flush" => {
+                opts.flush = match value()?.as_str() {
+                    "send" => Flush::Send,
+                    "idle" => Flush::Idle,
+                    other => bail!("--flush {other:?}: use send or idle"),
+                }
+            }
+            "--payload" => {
+                opts.payload = match value()?.as_str() {
+                    "copy" => Payload::Copy,
+                    "own" => Payload::Own,
+                    other => bail!("--payload {other:?}: use copy or own"),
+                }
+            }
+            "--stdio" => {
+                opts.stdio = match value()?.as_str() {
+                    "pipe" => Stdio::Pipe,
+                    "tokio" => Stdio::Tokio,
+                    other => bail!("--stdio {other:?}: use pipe or tokio"),
+                }
+            }
+            "--write-buffer" => {
+                let v = value()?;
+                opts.write_buffer = v.parse().with_context(|| format!("--write-buffer {v:?}"))?;
+            }
+            "--read-buffer" => {
+                let v = value()?;
+                opts.read_buffer = v.parse().with_context(|| format!("--read-buffer {v:?}"))?;
+            }
+            "-h" | "--help" => bail!("{USAGE}"),
+            url if opts.url.is_empty() && !url.starts_with('-') => opts.url = url.to_owned(),
+            other => bail!("unexpected argument {other:?}\n{USAGE}"),
+        }
+    }
+    if opts.url.is_empty() {
+        bail!("{USAGE}");
+    }
+    Ok(opts)
+}
+
+/// `host:port` of a `ws://` URL.
+fn authority(url: &str) -> Result<&str> {
+    let rest = url
+        .strip_prefix("ws://")
+        .with_context(|| format!("{url:?}: only ws:// URLs are supported"))?;
+    let authority = rest.split(['/', '?']).next().unwrap_or(rest);
+    if !authority.contains(':') {
+        bail!("{url:?}: give the port explicitly (ws://HOST:PORT/)");
+    }
+    Ok(authority)
+}
+
+fn main() -> ExitCode {
+    let code = match run_main() {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("tungstenite-client: {e:#}");
+            1
+        }
+    };
+    std::process::exit(code)
+}
+
+fn run_main() -> Result<()> {
+    let opts = parse_args()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    let result = rt.block_on(run(&opts));
+    // Do not wait for a helper thread blocked on a read of stdin.
+    rt.shutdown_background();
+    result
+}
+
+async fn run(opts: &Options) -> Result<()> {
+    let tcp = TcpStream::connect(authority(&opts.url)?)
+        .await
+        .with_context(|| format!("connecting to {}", opts.url))?;
+    tcp.set_nodelay(true).context("setting TCP_NODELAY")?;
+    let config = WebSocketConfig::default()
+        .read_buffer_size(opts.read_buffer)
+        .write_buffer_size(opts.write_buffer)
+        // Only grows past write_buffer_size while the socket is full: one message more.
+        .max_write_buffer_size(opts.write_buffer + 2 * MAX_PAYLOAD)
+        // Peers send at most 64 KiB per message; 1 MiB is serve's own limit.
+        .max_message_size(Some(1 << 20))
+        .max_frame_size(Some(1 << 20));
+    let (ws, _response) =
+        tokio_tungstenite::client_async_with_config(opts.url.as_str(), tcp, Some(config))
+            .await
+            .context("WebSocket upgrade")?;
+    let (sink, stream) = ws.split();
+    let (input, output) = open_stdio(opts.stdio);
+
+    let up = upload(input, sink, opts);
+    let down = download(stream, output);
+    tokio::pin!(up, down);
+    tokio::select! {
+        // The peer closed: done, whatever stdin does.
+        r = &mut down => r,
+        // stdin ended and Close is sent: let the peer finish.
+        r = &mut up => {
+            r?;
+            match tokio::time::timeout(CLOSE_GRACE, down).await {
+                Ok(r) => r,
+                Err(_) => Ok(()),
+            }
+        }
+    }
+}
+
+/// stdin -> binary messages, then Close.
+async fn upload<I, S>(mut input: I, mut sink: S, opts: &Options) -> Result<()>
+where
+    I: AsyncRead + Unpin,
+    S: Sink<Message, Error = WsError> + Unpin,
+{
+    let mut reused = vec![0u8; MAX_PAYLOAD];
+    let mut unflushed = false;
+    loop {
+        let read = async {
+            match opts.payload {
+                Payload::Copy => {
+                    let n = input.read(&mut reused).await?;
+                    Ok::<_, io::Error>(Bytes::copy_from_slice(&reused[..n]))
+                }
+                Payload::Own => {
+                    let mut fresh = Vec::with_capacity(MAX_PAYLOAD);
+                    input.read_buf(&mut fresh).await?;
+                    Ok(Bytes::from(fresh))
+                }
+            }
+        };
+        let data = if unflushed {
+            // Read on if stdin has more right now; otherwise flush what is queued first.
+            tokio::pin!(read);
+            match poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await {
+                Poll::Ready(r) => r,
+                Poll::Pending => {
+                    sink.flush().await.context("sending to the WebSocket")?;
+                    unflushed = false;
+                    read.await
+                }
+            }
+        } else {
+            read.await
+        }
+        .context("reading stdin")?;
+        if data.is_empty() {
+            break;
+        }
+        match opts.flush {
+            Flush::Send => sink.send(Message::Binary(data)).await,
+            Flush::Idle => {
+                unflushed = true;
+                sink.feed(Message::Binary(data)).await
+            }
+        }
+        .context("sending to the WebSocket")?;
+    }
+    sink.send(Message::Close(None))
+        .await
+        .context("sending Close")?;
+    Ok(())
+}
+
+/// Payload of messages -> stdout, until the peer closes.
+async fn download<S, O>(mut stream: S, mut output: O) -> Result<()>
+where
+    S: Stream<Item = Result<Message, WsError>> + Unpin,
+    O: AsyncWrite + Unpin,
+{
+    while let Some(message) = stream.next().await {
+        match message {
+            Ok(Message::Binary(data)) => output.write_all(&data).await,
+            Ok(Message::Text(text)) => output.write_all(text.as_bytes()).await,
+            Ok(Message::Close(_)) => break,
+            Ok(_) => Ok(()),
+            // The peer hung up without a Close: the data that came is all there is.
+            Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => break,
+            // websocat --exit-on-eof resets the connection right after the closing handshake.
+            Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake)) => break,
+            Err(WsError::Io(e)) if e.kind() == io::ErrorKind::ConnectionReset => break,
+            Err(e) => return Err(e).context("reading from the WebSocket"),
+        }
+        .context("writing stdout")?;
+    }
+    output.flush().await.context("writing stdout")?;
+    Ok(())
+}
+
+type Input = Pin<Box<dyn AsyncRead>>;
+type Output = Pin<Box<dyn AsyncWrite>>;
+
+fn open_stdio(mode: Stdio) -> (Input, Output) {
+    #[cfg(unix)]
+    if mode == Stdio::Pipe {
+        return unix::open();
+    }
+    let _ = mode;
+    (Box::pin(tokio::io::stdin()), Box::pin(tokio::io::stdout()))
+}
+
+#[cfg(unix)]
+mod unix {
+    //! stdin and stdout as novita-proxy drives them: pipes non-blocking on the poller,
+    //! files and devices directly, tokio's stdio otherwise (terminals, sockets).
+    use std::fs::File;
+    use std::os::fd::{AsFd as _, BorrowedFd};
+    use std::os::unix::fs::FileTypeExt as _;
+
+    use tokio::net::unix::pipe;
+
+    use super::{Direct, Input, Output};
+
+    enum Kind {
+        Fifo(File),
+        Plain(File),
+        Other,
+    }
+
+    fn kind(fd: BorrowedFd<'_>) -> Kind {
+        let Ok(owned) = fd.try_clone_to_owned() else {
+            return Kind::Other;
+        };
+        let file = File::from(owned);
+        match file.metadata().map(|m| m.file_type()) {
+            Ok(t) if t.is_fifo() => Kind::Fifo(file),
+            Ok(t) if t.is_file() || t.is_char_device() || t.is_block_device() => {
+                if std::io::IsTerminal::is_terminal(&file) {
+                    Kind::Other
+                } else {
+                    Kind::Plain(file)
+                }
+            }
+            _ => Kind::Other,
+        }
+    }
+
+    pub(super) fn open() -> (Input, Output) {
+        let input: Input = match kind(std::io::stdin().as_fd()) {
+            Kind::Fifo(f) => match pipe::Receiver::from_file(f) {
+                Ok(r) => Box::pin(r),
+                Err(_) => Box::pin(tokio::io::stdin()),
+            },
+            Kind::Plain(f) => Box::pin(Direct(f)),
+            Kind::Other => Box::pin(tokio::io::stdin()),
+        };
+        let output: Output = match kind(std::io::stdout().as_fd()) {
+            Kind::Fifo(f) => match pipe::Sender::from_file(f) {
+                Ok(s) => Box::pin(s),
+                Err(_) => Box::pin(tokio::io::stdout()),
+            },
+            Kind::Plain(f) => Box::pin(Direct(f)),
+            Kind::Other => Box::pin(tokio::io::stdout()),
+        };
+        (input, output)
+    }
+}
+
+/// A regular file or a device, read and written directly: such I/O never blocks for long.
+#[cfg_attr(not(unix), allow(dead_code))]
+struct Direct(std::fs::File);
+
+impl AsyncRead for Direct {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let n = io::Read::read(&mut self.get_mut().0, buf.initialize_unfilled())?;
+        buf.advance(n);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for Direct {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Poll::Ready(io::Write::write(&mut self.get_mut().0, data))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
