@@ -31,7 +31,8 @@ fn fmt(v: Option<f64>, decimals: usize) -> String {
 }
 
 fn fmt_x(v: Option<f64>) -> String {
-    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}x"))
+    // Three decimals: a verdict at a threshold such as 0.95 must be readable from the number.
+    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.3}x"))
 }
 
 fn mib(kib: Option<u64>) -> String {
