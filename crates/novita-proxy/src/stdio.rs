@@ -191,6 +191,10 @@ mod unix {
             return Some((file, false));
         }
         let raw = file.as_raw_fd();
+        #[cfg(target_os = "linux")]
+        if kind.is_fifo() {
+            grow_pipe(raw);
+        }
         // SAFETY: `raw` is a valid descriptor owned by `file` for the whole call;
         // F_GETFL/F_SETFL only read and set status flags.
         let flags = unsafe { libc::fcntl(raw, libc::F_GETFL) };
@@ -207,6 +211,26 @@ mod unix {
             }
         }
         Some((file, true))
+    }
+
+    /// How large a pipe from or to ssh is made (Linux): ssh reads up to 256 KiB of
+    /// packets at once, and with the default 64 KiB pipe both sides wake each other four
+    /// times as often. Measured in BENCHMARKS.md ("Pipe size").
+    #[cfg(target_os = "linux")]
+    pub(super) const PIPE_SIZE: libc::c_int = 1024 * 1024;
+
+    /// Grows the pipe behind `raw` to [`PIPE_SIZE`] when it is smaller; best effort (an
+    /// unprivileged process may be held to `/proc/sys/fs/pipe-max-size` or a per-user
+    /// quota, and then keeps the size it has).
+    #[cfg(target_os = "linux")]
+    fn grow_pipe(raw: RawFd) {
+        // SAFETY: `raw` is a valid pipe descriptor for the whole call; F_GETPIPE_SZ and
+        // F_SETPIPE_SZ only read and set the capacity of the pipe's buffer.
+        let size = unsafe { libc::fcntl(raw, libc::F_GETPIPE_SZ) };
+        if (0..PIPE_SIZE).contains(&size) {
+            // SAFETY: as above.
+            unsafe { libc::fcntl(raw, libc::F_SETPIPE_SZ, PIPE_SIZE) };
+        }
     }
 
     /// Registers a non-blocking pipe or socket with the runtime's poller.
@@ -228,5 +252,28 @@ mod unix {
                 unsafe { libc::fcntl(fd, libc::F_SETFL, flags) };
             }
         }
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+#[allow(unsafe_code)]
+mod tests {
+    use std::os::fd::{AsFd as _, AsRawFd as _};
+
+    fn pipe_size(fd: &impl std::os::fd::AsRawFd) -> libc::c_int {
+        // SAFETY: a valid pipe descriptor; F_GETPIPE_SZ only reads its capacity.
+        unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETPIPE_SZ) }
+    }
+
+    #[test]
+    fn pipes_from_ssh_are_grown_and_made_non_blocking() {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        assert!(pipe_size(&reader) < super::unix::PIPE_SIZE);
+        let (file, is_async) = super::unix::prepare(reader.as_fd()).expect("a pipe");
+        assert!(is_async);
+        assert_eq!(pipe_size(&writer), super::unix::PIPE_SIZE);
+        // SAFETY: a valid descriptor; F_GETFL only reads the status flags.
+        let flags = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) };
+        assert_ne!(flags & libc::O_NONBLOCK, 0);
     }
 }

