@@ -9,11 +9,10 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use novita_ssh_core::DEFAULT_DOMAIN;
 use novita_ssh_e2e::{
-    assert_no_process_left, bin_path, clean_env, free_port, is_root, random_bytes, require_tool,
-    run, shell_quote, Bridge, BridgeKind, CountingListener, Edge, Fault, FaultRelay, Link, Rig,
-    Session, Sshd, Tinyproxy, TlsFront, EDGE_DOMAIN,
+    assert_no_process_left, bin_path, clean_env, free_port, random_bytes, require_tool, run,
+    shell_quote, Bridge, BridgeKind, CountingListener, Edge, Fault, FaultRelay, Link, Rig, Session,
+    Sshd, Tinyproxy, TlsFront, EDGE_DOMAIN,
 };
 
 /// A bound for commands that should take seconds: exceeding it means a hang.
@@ -741,6 +740,9 @@ fn extra_header_reaches_the_edge_and_unsafe_headers_are_refused() {
 #[cfg(target_os = "linux")]
 #[test]
 fn dns_failure_without_a_network_exits_3_with_one_line() {
+    use novita_ssh_core::DEFAULT_DOMAIN;
+    use novita_ssh_e2e::is_root;
+
     let id = "iz3m5v8axsybc877b539s";
     let mut cmd = Command::new(require_tool("unshare"));
     if !is_root() {
