@@ -25,9 +25,9 @@ function __fish_novita_sshconfig_using_subcommand
 end
 
 complete -c novita-sshconfig -n "__fish_novita_sshconfig_needs_command" -l generate -d 'Print a man page or a shell completion script on stdout, for packaging' -r -f -a "man\t'The man page (roff)'
-complete-bash\t'bash completions'
-complete-zsh\t'zsh completions'
-complete-fish\t'fish completions'"
+complete-bash\t'A bash completion script'
+complete-zsh\t'A zsh completion script'
+complete-fish\t'A fish completion script'"
 complete -c novita-sshconfig -n "__fish_novita_sshconfig_needs_command" -s v -l verbose -d 'Print what is read, written and run, on stderr'
 complete -c novita-sshconfig -n "__fish_novita_sshconfig_needs_command" -s y -l yes -d 'Answer yes to every question and never prompt (for scripts): no confirmation before ~/.ssh/config changes, no passphrase prompt (the key is made without one unless --passphrase-file is given)'
 complete -c novita-sshconfig -n "__fish_novita_sshconfig_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, CommandFactory as _, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory as _, Parser, Subcommand};
+use novita_ssh_docs::Generate;
 
 use crate::exit::EXIT_CODES_HELP;
 
@@ -44,19 +45,6 @@ pub struct Cli {
     /// Print a man page or a shell completion script to stdout (for packaging).
     #[arg(long, value_enum, value_name = "WHAT", hide = true)]
     pub generate: Option<Generate>,
-}
-
-/// What `--generate` prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Generate {
-    /// The man page (roff).
-    Man,
-    /// A bash completion script.
-    CompleteBash,
-    /// A zsh completion script.
-    CompleteZsh,
-    /// A fish completion script.
-    CompleteFish,
 }
 
 /// Subcommands.

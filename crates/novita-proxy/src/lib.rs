@@ -33,7 +33,7 @@ pub fn main() -> ! {
         Err(e) => e.exit(),
     };
     let code = match (&cli.command, cli.generate) {
-        (_, Some(what)) => match generate::run(what) {
+        (_, Some(what)) => match generate::PROGRAM.generate(what) {
             Ok(()) => Exit::Ok.code(),
             Err(_) => Exit::Internal.code(),
         },

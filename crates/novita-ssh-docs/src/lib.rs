@@ -6,15 +6,19 @@
 //! a section each under COMMANDS, and the sections clap cannot express come from the
 //! program: EXAMPLES, FILES, ENVIRONMENT, EXIT STATUS (parsed from the table its `--help`
 //! prints, see [`exit_codes`]) and SEE ALSO. [`completion`] writes a shell's completion
-//! script. [`sync_file`] is what the staleness tests of both programs use.
+//! script. [`Program`] ties one program's clap definition and page together: what its
+//! hidden `--generate` flag prints and the committed files; [`sync_file`] keeps those
+//! current.
 
 mod exit_status;
 mod page;
+mod program;
 mod sync;
 
 pub use clap_complete::Shell;
 pub use exit_status::{exit_codes, ExitCode};
 pub use page::{Entry, Example, Page};
+pub use program::{Generate, Program};
 pub use sync::{sync_file, Sync, REGENERATE_VAR};
 
 /// The date the man pages carry (`.TH`): the date of the release they describe, the same

@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use novita_ssh_docs::Generate;
 
 use crate::exit::EXIT_CODES_HELP;
 use crate::template::{Bridge, Lang};
@@ -62,19 +63,6 @@ pub struct Cli {
     /// The command.
     #[command(subcommand)]
     pub command: Option<Command>,
-}
-
-/// What `--generate` prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Generate {
-    /// The man page (roff).
-    Man,
-    /// bash completions.
-    CompleteBash,
-    /// zsh completions.
-    CompleteZsh,
-    /// fish completions.
-    CompleteFish,
 }
 
 /// The commands.

@@ -2,17 +2,19 @@
 //! so packages never ship stale docs.
 //!
 //! The committed copies (`man/novita-sshconfig.1`, `packaging/completions/`) are checked
-//! against [`files`] by a test; `packaging/regenerate-docs.sh` rewrites them.
+//! against [`Program::files`] by a test; `packaging/regenerate-docs.sh` rewrites them.
 
-use std::io::{self, Write as _};
+use novita_ssh_docs::{Entry, Example, Page, Program};
 
-use novita_ssh_docs::{completion, completion_file_name, Entry, Example, Page, Shell, SHELLS};
-
-use crate::cli::{command, Generate};
+use crate::cli::command;
 use crate::exit::EXIT_CODES_HELP;
 
-/// The program's name.
-const NAME: &str = "novita-sshconfig";
+/// The program, for `--generate` and the committed man page and completions.
+pub const PROGRAM: Program = Program {
+    name: "novita-sshconfig",
+    command,
+    page: &PAGE,
+};
 
 /// What the man page says beyond the clap definition.
 const PAGE: Page<'static> = Page {
@@ -124,74 +126,24 @@ const PAGE: Page<'static> = Page {
     ],
 };
 
-/// The man page (roff).
-///
-/// # Errors
-/// When the page cannot be rendered (a malformed exit code table).
-pub fn man_page() -> io::Result<String> {
-    PAGE.render(command()).map_err(io::Error::other)
-}
-
-/// The completion script for `shell`.
-pub fn completion_script(shell: Shell) -> Vec<u8> {
-    completion(command(), shell, NAME)
-}
-
-/// Every generated file, as committed, by its path relative to the workspace root.
-///
-/// # Errors
-/// When the man page cannot be rendered.
-pub fn files() -> io::Result<Vec<(String, Vec<u8>)>> {
-    let mut files = vec![(format!("man/{NAME}.1"), man_page()?.into_bytes())];
-    for shell in SHELLS {
-        files.push((
-            format!(
-                "packaging/completions/{}",
-                completion_file_name(shell, NAME)
-            ),
-            completion_script(shell),
-        ));
-    }
-    Ok(files)
-}
-
-/// Writes what `what` asks for to stdout.
-///
-/// # Errors
-/// When stdout cannot be written.
-pub fn run(what: Generate) -> io::Result<()> {
-    let bytes = match what {
-        Generate::Man => man_page()?.into_bytes(),
-        Generate::CompleteBash => completion_script(Shell::Bash),
-        Generate::CompleteZsh => completion_script(Shell::Zsh),
-        Generate::CompleteFish => completion_script(Shell::Fish),
-    };
-    let mut out = io::stdout().lock();
-    out.write_all(&bytes)?;
-    out.flush()
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::Path;
 
-    use novita_ssh_docs::{exit_codes, sync_file, Sync, REGENERATE_VAR};
+    use novita_ssh_docs::exit_codes;
 
     use super::*;
+
+    fn man_page() -> std::io::Result<String> {
+        PROGRAM.man_page()
+    }
 
     /// The committed man page and completions are what the code renders. Run
     /// `packaging/regenerate-docs.sh` after changing a flag or help text.
     #[test]
     fn committed_man_page_and_completions_are_current() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let regenerate = std::env::var(REGENERATE_VAR).is_ok_and(|v| v == "1");
-        let mut stale = Vec::new();
-        for (path, bytes) in files().expect("renders") {
-            match sync_file(&root.join(&path), &bytes, regenerate).expect("read or write") {
-                Sync::Stale(why) => stale.push(why),
-                Sync::Current | Sync::Written => {}
-            }
-        }
+        let stale = PROGRAM.stale_files(&root).expect("render, read or write");
         assert!(
             stale.is_empty(),
             "{}\nrun packaging/regenerate-docs.sh and commit the result",

@@ -15,11 +15,12 @@ use anyhow::Context;
 
 use crate::atomic_write::{create_private_dir, WriteError};
 use crate::changes::ChangeSet;
-use crate::cli::{Cli, Command, ConfigCommand, Generate};
+use crate::cli::{Cli, Command, ConfigCommand};
 use crate::exit::{failure, Code};
 use crate::lock::KitLock;
 use crate::paths::{find_proxy, Home, KitPaths};
 use crate::settings::Settings;
+use novita_ssh_docs::Generate;
 
 /// What every command gets: the kit's paths and the global flags.
 #[derive(Debug)]
@@ -182,5 +183,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn generate(kind: Generate) -> anyhow::Result<()> {
-    crate::generate::run(kind).context("cannot write the generated text to stdout")
+    crate::generate::PROGRAM
+        .generate(kind)
+        .context("cannot write the generated text to stdout")
 }
