@@ -27,12 +27,12 @@ use std::future::{poll_fn, Future as _};
 use std::io;
 use std::pin::Pin;
 use std::process::ExitCode;
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
 use futures_util::{Sink, SinkExt as _, Stream, StreamExt as _};
-use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -170,6 +170,7 @@ fn run_main() -> Result<()> {
     let result = rt.block_on(run(&opts));
     // Do not wait for a helper thread blocked on a read of stdin.
     rt.shutdown_background();
+    novita_proxy::stdio::restore();
     result
 }
 
@@ -293,102 +294,13 @@ where
 type Input = Pin<Box<dyn AsyncRead>>;
 type Output = Pin<Box<dyn AsyncWrite>>;
 
+/// stdin and stdout: novita-proxy's own (`novita_proxy::stdio`), or tokio's.
 fn open_stdio(mode: Stdio) -> (Input, Output) {
-    #[cfg(unix)]
-    if mode == Stdio::Pipe {
-        return unix::open();
-    }
-    let _ = mode;
-    (Box::pin(tokio::io::stdin()), Box::pin(tokio::io::stdout()))
-}
-
-#[cfg(unix)]
-mod unix {
-    //! stdin and stdout as novita-proxy drives them: pipes non-blocking on the poller,
-    //! files and devices directly, tokio's stdio otherwise (terminals, sockets).
-    use std::fs::File;
-    use std::os::fd::{AsFd as _, BorrowedFd};
-    use std::os::unix::fs::FileTypeExt as _;
-
-    use tokio::net::unix::pipe;
-
-    use super::{Direct, Input, Output};
-
-    enum Kind {
-        Fifo(File),
-        Plain(File),
-        Other,
-    }
-
-    fn kind(fd: BorrowedFd<'_>) -> Kind {
-        let Ok(owned) = fd.try_clone_to_owned() else {
-            return Kind::Other;
-        };
-        let file = File::from(owned);
-        match file.metadata().map(|m| m.file_type()) {
-            Ok(t) if t.is_fifo() => Kind::Fifo(file),
-            Ok(t) if t.is_file() || t.is_char_device() || t.is_block_device() => {
-                if std::io::IsTerminal::is_terminal(&file) {
-                    Kind::Other
-                } else {
-                    Kind::Plain(file)
-                }
-            }
-            _ => Kind::Other,
+    match mode {
+        Stdio::Pipe => {
+            let (input, output) = novita_proxy::stdio::open();
+            (Box::pin(input), Box::pin(output))
         }
-    }
-
-    pub(super) fn open() -> (Input, Output) {
-        let input: Input = match kind(std::io::stdin().as_fd()) {
-            Kind::Fifo(f) => match pipe::Receiver::from_file(f) {
-                Ok(r) => Box::pin(r),
-                Err(_) => Box::pin(tokio::io::stdin()),
-            },
-            Kind::Plain(f) => Box::pin(Direct(f)),
-            Kind::Other => Box::pin(tokio::io::stdin()),
-        };
-        let output: Output = match kind(std::io::stdout().as_fd()) {
-            Kind::Fifo(f) => match pipe::Sender::from_file(f) {
-                Ok(s) => Box::pin(s),
-                Err(_) => Box::pin(tokio::io::stdout()),
-            },
-            Kind::Plain(f) => Box::pin(Direct(f)),
-            Kind::Other => Box::pin(tokio::io::stdout()),
-        };
-        (input, output)
-    }
-}
-
-/// A regular file or a device, read and written directly: such I/O never blocks for long.
-#[cfg_attr(not(unix), allow(dead_code))]
-struct Direct(std::fs::File);
-
-impl AsyncRead for Direct {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let n = io::Read::read(&mut self.get_mut().0, buf.initialize_unfilled())?;
-        buf.advance(n);
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl AsyncWrite for Direct {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Poll::Ready(io::Write::write(&mut self.get_mut().0, data))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
+        Stdio::Tokio => (Box::pin(tokio::io::stdin()), Box::pin(tokio::io::stdout())),
     }
 }
