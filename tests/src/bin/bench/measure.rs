@@ -116,6 +116,47 @@ fn finish(child: &mut Child, grace: Duration) {
     let _ = child.wait();
 }
 
+/// What [`drain`] read.
+struct Drained {
+    /// Bytes read.
+    bytes: u64,
+    /// When the first and the last bytes arrived (`None`: none did).
+    span: Option<(Instant, Instant)>,
+    /// The first bytes read, up to the `keep` asked for.
+    head: Vec<u8>,
+}
+
+impl Drained {
+    /// Seconds from the first to the last byte.
+    fn secs(&self) -> Option<f64> {
+        self.span.map(|(a, b)| b.duration_since(a).as_secs_f64())
+    }
+}
+
+/// Reads `from` until its end, an error, or `until` bytes, counting what arrives and keeping
+/// the first `keep` bytes.
+fn drain(from: &mut impl Read, until: u64, keep: usize) -> Drained {
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut out = Drained {
+        bytes: 0,
+        span: None,
+        head: Vec::new(),
+    };
+    while out.bytes < until {
+        match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let now = Instant::now();
+                out.span = Some((out.span.map_or(now, |(first, _)| first), now));
+                out.bytes += n as u64;
+                let room = keep.saturating_sub(out.head.len()).min(n);
+                out.head.extend_from_slice(&buf[..room]);
+            }
+        }
+    }
+    out
+}
+
 fn log_tail(log: &std::path::Path) -> String {
     let text = fs::read_to_string(log).unwrap_or_default();
     let lines: Vec<&str> = text.lines().rev().take(3).collect();
@@ -160,24 +201,12 @@ pub fn ssh_transfer(
     let mut child = spawn(&mut cmd, &log)?;
     let guard = Watchdog::start(child.id(), limit);
     let mut stdout = child.stdout.take().context("ssh's stdout")?;
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut got = 0u64;
-    let mut text = Vec::new();
-    let mut first = None;
-    let mut last = Instant::now();
-    loop {
-        match stdout.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(k) => {
-                last = Instant::now();
-                first.get_or_insert(last);
-                got += k as u64;
-                if direction == Direction::Upload && text.len() < 200 {
-                    text.extend_from_slice(&buf[..k.min(200)]);
-                }
-            }
-        }
-    }
+    let keep = if direction == Direction::Upload {
+        200
+    } else {
+        0
+    };
+    let read = drain(&mut stdout, u64::MAX, keep);
     let status = child.wait().context("wait for ssh")?;
     drop(guard);
     let client_kib = poller.and_then(HwmPoller::finish);
@@ -187,14 +216,17 @@ pub fn ssh_transfer(
     }
     let secs = match direction {
         Direction::Download => {
-            if got != len {
-                bail!("ssh delivered {got} of {len} bytes: {}", log_tail(&log));
+            if read.bytes != len {
+                bail!(
+                    "ssh delivered {} of {len} bytes: {}",
+                    read.bytes,
+                    log_tail(&log)
+                );
             }
-            let first = first.context("no bytes")?;
-            last.duration_since(first).as_secs_f64()
+            read.secs().context("no bytes")?
         }
         Direction::Upload => {
-            let line = String::from_utf8_lossy(&text).into_owned();
+            let line = String::from_utf8_lossy(&read.head).into_owned();
             let stamps: Vec<u64> = line
                 .split_whitespace()
                 .filter_map(|w| w.parse().ok())
@@ -290,37 +322,24 @@ pub fn raw_download(lab: &Lab, path: Path, len: u64, limit: Duration) -> Result<
     let poller = HwmPoller::start(Watch::Pid(child.id()));
     let stdin = child.stdin.take();
     let mut stdout = child.stdout.take().context("the client's stdout")?;
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut got = 0u64;
-    let mut first = None;
-    let mut last = Instant::now();
-    while got < len {
-        match stdout.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                last = Instant::now();
-                first.get_or_insert(last);
-                got += n as u64;
-            }
-        }
-    }
+    let read = drain(&mut stdout, len, 0);
     let client_kib = poller.finish();
     drop(stdin);
     drop(stdout);
     finish(&mut child, Duration::from_secs(3));
     drop(guard);
-    let Some(first) = first else {
+    let Some(secs) = read.secs() else {
         bail!("no bytes from the client: {}", log_tail(log.as_ref()));
     };
-    if got < len {
+    if read.bytes < len {
         bail!(
-            "the client delivered {got} of {len} bytes: {}",
+            "the client delivered {} of {len} bytes: {}",
+            read.bytes,
             log_tail(log.as_ref())
         );
     }
-    let secs = last.duration_since(first).as_secs_f64().max(1e-9);
     Ok(Transfer {
-        mib_s: got as f64 / MIB / secs,
+        mib_s: read.bytes as f64 / MIB / secs.max(1e-9),
         client_kib,
     })
 }
