@@ -56,6 +56,7 @@ options:
   --only LIST        comma-separated subset of measures: ssh,raw,rtt,setup,concurrent
   --out FILE         also write the report into FILE (between its bench markers)
   --no-build         do not run `cargo build --release -p novita-proxy` first
+  --check            exit 3 when a measured target of the performance issue is missed
   --wait-idle PCT    before each repetition, wait (up to 3 min) until the machine's other
                      load is under PCT % of all CPUs (a shared machine); the load seen
                      before each repetition is always recorded
@@ -106,6 +107,7 @@ struct Options {
     out: Option<PathBuf>,
     build: bool,
     wait_idle: Option<f64>,
+    check: bool,
     args: Vec<String>,
 }
 
@@ -132,6 +134,7 @@ impl Options {
             out: None,
             build: env::var_os("NOVITA_PROXY_BIN").is_none(),
             wait_idle: None,
+            check: false,
             args: args.clone(),
         };
         let mut it = args.into_iter();
@@ -146,6 +149,7 @@ impl Options {
                 "--sessions" => o.sessions = number("--sessions", it.next())?,
                 "--out" => o.out = Some(it.next().context("--out needs a file")?.into()),
                 "--no-build" => o.build = false,
+                "--check" => o.check = true,
                 "--wait-idle" => {
                     let pct: f64 = number("--wait-idle", it.next())?;
                     o.wait_idle = Some(pct / 100.0);
@@ -203,7 +207,13 @@ fn main() -> ExitCode {
         }
     };
     match run(&opts) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(missed) if opts.check && !missed.is_empty() => {
+            for target in &missed {
+                eprintln!("bench: target missed: {target}");
+            }
+            ExitCode::from(3)
+        }
+        Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("bench: {e:#}");
             ExitCode::FAILURE
@@ -293,7 +303,8 @@ fn sizes(
     out
 }
 
-fn run(opts: &Options) -> Result<()> {
+/// Runs the bench; returns the targets it measured and missed.
+fn run(opts: &Options) -> Result<Vec<String>> {
     if cfg!(debug_assertions) {
         bail!("build the bench with --release: cargo run --release -p novita-ssh-e2e --bin bench");
     }
@@ -596,7 +607,11 @@ fn run(opts: &Options) -> Result<()> {
     if let Some(l) = machine::load1() {
         eprintln!("bench: load average after: {l:.2}");
     }
-    Ok(())
+    Ok(report::targets(&results, &ctx)
+        .into_iter()
+        .filter(|(_, _, verdict)| *verdict == Some(false))
+        .map(|(target, measured, _)| format!("{target}: {measured}"))
+        .collect())
 }
 
 fn report_run(what: &str, path: Path, rep: usize, runs: usize, r: &Result<f64, &anyhow::Error>) {
