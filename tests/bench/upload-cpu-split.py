@@ -16,31 +16,17 @@ upload and prints its top symbols. Needs Linux, python3, sshd/ssh, websocat, GNU
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
+# The loopback fixtures (sshd, websocat server, data file) of the tokio-tungstenite comparison.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tungstenite_vs_own import Lab  # noqa: E402
+
 TICK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, limit=10.0):
-    end = time.time() + limit
-    while time.time() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit(f"nothing listens on port {port}")
 
 
 def proc_cpu(pid):
@@ -65,32 +51,14 @@ def main():
     if not os.access(proxy, os.X_OK):
         sys.exit(f"no novita-proxy at {proxy}: cargo build --release -p novita-proxy")
 
-    tmp = tempfile.mkdtemp(prefix="novita-cpu-split-")
-    data = tempfile.NamedTemporaryFile(dir="/dev/shm", prefix="novita-cpu-split-", delete=False)
-    procs = []
+    tmp = tempfile.mkdtemp(dir="/dev/shm", prefix="novita-cpu-split-")
+    lab = None
     try:
-        with open("/dev/urandom", "rb") as rnd:
-            block = rnd.read(1 << 20)
-        for _ in range(args.size):
-            data.write(block)
-        data.close()
-        for name in ["host", "user"]:
-            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", f"{tmp}/{name}"], check=True)
-        shutil.copy(f"{tmp}/user.pub", f"{tmp}/authorized_keys")
-        os.chmod(f"{tmp}/authorized_keys", 0o600)
-        sshd_port, ws_port = free_port(), free_port()
-        with open(f"{tmp}/sshd_config", "w") as f:
-            f.write(f"Port {sshd_port}\nListenAddress 127.0.0.1\nHostKey {tmp}/host\n"
-                    f"AuthorizedKeysFile {tmp}/authorized_keys\nPidFile {tmp}/sshd.pid\n"
-                    "StrictModes no\nUsePAM no\nPermitRootLogin yes\n")
-        procs.append(subprocess.Popen(["/usr/sbin/sshd", "-D", "-f", f"{tmp}/sshd_config", "-E", f"{tmp}/sshd.log"]))
-        wait_port(sshd_port)
-        server = subprocess.Popen(
-            ["websocat", "-b", "--exit-on-eof", f"ws-l:127.0.0.1:{ws_port}", f"tcp:127.0.0.1:{sshd_port}"],
-            stderr=subprocess.DEVNULL)
-        procs.append(server)
-        wait_port(ws_port)
-        url = f"ws://127.0.0.1:{ws_port}/"
+        # The upload source goes to tmpfs with the rest; no second, small file is needed.
+        lab = Lab(tmp, {}, args.size, 0)
+        sshd_port = lab.sshd()
+        url = lab.websocat(sshd_port)
+        server = lab.procs[-1]
         clients = {
             "websocat": f"websocat --binary -B 65536 - {url}",
             "novita-proxy": f"{proxy} --url {url} iz3m5v8axsybc877b539s",
@@ -106,9 +74,9 @@ def main():
                        f"-f \"%%U %%S\" {command}'")
             before = proc_cpu(server.pid)
             start = time.time()
-            with open(data.name, "rb") as stdin:
+            with open(lab.src, "rb") as stdin:
                 ssh = subprocess.Popen(
-                    ["ssh", "-F", "/dev/null", "-i", f"{tmp}/user", "-o", "IdentitiesOnly=yes",
+                    ["ssh", "-F", "/dev/null", "-i", lab.user_key, "-o", "IdentitiesOnly=yes",
                      "-o", "StrictHostKeyChecking=no", "-o", f"UserKnownHostsFile={tmp}/known_hosts",
                      "-o", "LogLevel=error", "-o", "BatchMode=yes", "-c", "aes128-gcm@openssh.com",
                      "-o", "Compression=no", "-o", f"ProxyCommand={wrapped}",
@@ -116,7 +84,7 @@ def main():
                 _, status, usage = os.wait4(ssh.pid, 0)
             secs = time.time() - start
             if status != 0:
-                sys.exit(f"ssh failed ({status}): see {tmp}/sshd.log")
+                lab.fail(f"ssh failed ({status})")
             for _ in range(50):
                 if os.path.exists(timing) and os.path.getsize(timing) > 0:
                     break
@@ -161,13 +129,8 @@ def main():
             print("\nwebsocat server during a novita-proxy upload, top symbols:")
             print("\n".join(line for line in report.splitlines() if line.strip())[:2000])
     finally:
-        for p in reversed(procs):
-            p.terminate()
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        os.unlink(data.name)
+        if lab is not None:
+            lab.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
