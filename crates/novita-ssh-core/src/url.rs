@@ -2,7 +2,8 @@ use std::fmt;
 
 use http::Uri;
 
-use crate::{validate, SandboxId, ValidationError};
+use crate::validate::{self, HostFault, HostKind};
+use crate::{SandboxId, ValidationError};
 
 /// A validated `ws://` or `wss://` URL, split into what a client needs to connect.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,10 +65,10 @@ impl WsUrl {
                 "pass credentials with --header instead",
             ));
         }
-        let raw_host = authority.host();
-        let host = match raw_host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-            Some(ip6) if ip6.parse::<std::net::Ipv6Addr>().is_ok() => ip6.to_owned(),
-            Some(_) => {
+        let host = match validate::classify_host(authority.host()) {
+            Ok(HostKind::Ipv6(host) | HostKind::Ipv4(host)) => host.to_owned(),
+            Ok(HostKind::Name(name)) => name,
+            Err(HostFault::NotIpv6) => {
                 return Err(ValidationError::invalid(
                     WHAT,
                     value,
@@ -75,8 +76,7 @@ impl WsUrl {
                     HINT,
                 ))
             }
-            None if raw_host.parse::<std::net::Ipv4Addr>().is_ok() => raw_host.to_owned(),
-            None => validate::domain(raw_host)?,
+            Err(HostFault::NotName(e)) => return Err(e),
         };
         let (port, explicit_port) = match validate::authority_port(WHAT, value, authority, HINT)? {
             Some(p) => (p, true),

@@ -332,6 +332,40 @@ pub fn connect_to(value: &str) -> Result<String, ValidationError> {
     Ok(format!("{host_part}:{port_number}"))
 }
 
+/// A URL or address host, classified by [`classify_host`].
+pub(crate) enum HostKind<'a> {
+    /// A bracketed IPv6 literal; the address inside the brackets.
+    Ipv6(&'a str),
+    /// An IPv4 address, as written.
+    Ipv4(&'a str),
+    /// A DNS name in canonical form (lower case, no trailing dot).
+    Name(String),
+}
+
+/// Why [`classify_host`] refused a host; each caller words it for its own value.
+pub(crate) enum HostFault {
+    /// Brackets that do not hold an IPv6 address.
+    NotIpv6,
+    /// Neither an IP address nor a valid DNS name ([`domain`]'s error).
+    NotName(ValidationError),
+}
+
+/// Tells a bracketed IPv6 literal, an IPv4 address and a DNS name apart, validating each.
+pub(crate) fn classify_host(value: &str) -> Result<HostKind<'_>, HostFault> {
+    if let Some(inner) = value.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return match inner.parse::<std::net::Ipv6Addr>() {
+            Ok(_) => Ok(HostKind::Ipv6(inner)),
+            Err(_) => Err(HostFault::NotIpv6),
+        };
+    }
+    if value.parse::<std::net::Ipv4Addr>().is_ok() {
+        return Ok(HostKind::Ipv4(value));
+    }
+    domain(value)
+        .map(HostKind::Name)
+        .map_err(HostFault::NotName)
+}
+
 /// Checks a URL or address host: a DNS name, an IPv4 address or a bracketed IPv6 literal.
 fn host(
     what: &'static str,
@@ -339,23 +373,22 @@ fn host(
     value: &str,
     hint: &'static str,
 ) -> Result<String, ValidationError> {
-    if let Some(inner) = value.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        return inner
-            .parse::<std::net::Ipv6Addr>()
-            .map(|_| value.to_owned())
-            .map_err(|_| ValidationError::invalid(what, whole, "invalid IPv6 address", hint));
-    }
-    if value.parse::<std::net::Ipv4Addr>().is_ok() {
-        return Ok(value.to_owned());
-    }
-    domain(value).map_err(|_| {
-        ValidationError::invalid(
+    match classify_host(value) {
+        Ok(HostKind::Ipv6(_) | HostKind::Ipv4(_)) => Ok(value.to_owned()),
+        Ok(HostKind::Name(name)) => Ok(name),
+        Err(HostFault::NotIpv6) => Err(ValidationError::invalid(
+            what,
+            whole,
+            "invalid IPv6 address",
+            hint,
+        )),
+        Err(HostFault::NotName(_)) => Err(ValidationError::invalid(
             what,
             whole,
             "the host is not a valid DNS name or IP address",
             hint,
-        )
-    })
+        )),
+    }
 }
 
 #[cfg(test)]
