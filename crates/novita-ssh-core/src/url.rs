@@ -1,7 +1,5 @@
 use std::fmt;
 
-use http::Uri;
-
 use crate::validate::{self, HostFault, HostKind};
 use crate::{SandboxId, ValidationError};
 
@@ -25,23 +23,7 @@ impl WsUrl {
     pub fn parse(value: &str) -> Result<Self, ValidationError> {
         const WHAT: &str = "URL";
         const HINT: &str = "pass a ws:// or wss:// URL such as wss://8081-{id}.sandbox.novita.ai/";
-        if value.is_empty() {
-            return Err(ValidationError::Empty {
-                what: WHAT,
-                hint: HINT,
-            });
-        }
-        if !value.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(ValidationError::invalid(
-                WHAT,
-                value,
-                "it contains spaces, control or non-ASCII characters",
-                HINT,
-            ));
-        }
-        let uri: Uri = value.parse().map_err(|e: http::uri::InvalidUri| {
-            ValidationError::invalid(WHAT, value, e.to_string(), HINT)
-        })?;
+        let uri = validate::uri(WHAT, value, HINT)?;
         let secure = match uri.scheme_str() {
             Some("wss") => true,
             Some("ws") => false,
@@ -194,5 +176,10 @@ mod tests {
         ] {
             assert!(url_from_template(bad, None, 1).is_err(), "{bad:?} accepted");
         }
+        let long = format!("ws://x/{}", "a".repeat(validate::MAX_URL_LEN));
+        assert!(
+            WsUrl::parse(&long).is_err(),
+            "a URL over MAX_URL_LEN accepted"
+        );
     }
 }

@@ -236,19 +236,7 @@ pub fn traffic_token(value: &str) -> Result<String, ValidationError> {
 pub fn http_url(value: &str, credentials_allowed: bool) -> Result<String, ValidationError> {
     const WHAT: &str = "URL";
     const HINT: &str = "pass an http:// or https:// URL such as http://proxy.example.com:3128";
-    non_empty(WHAT, value, HINT)?;
-    max_len(WHAT, value, 2048, HINT)?;
-    if !value.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ValidationError::invalid(
-            WHAT,
-            value,
-            "it contains spaces, control or non-ASCII characters",
-            HINT,
-        ));
-    }
-    let uri: http::Uri = value.parse().map_err(|e: http::uri::InvalidUri| {
-        ValidationError::invalid(WHAT, value, e.to_string(), HINT)
-    })?;
+    let uri = uri(WHAT, value, HINT)?;
     if !matches!(uri.scheme_str(), Some("http" | "https")) {
         return Err(ValidationError::invalid(
             WHAT,
@@ -271,6 +259,31 @@ pub fn http_url(value: &str, credentials_allowed: bool) -> Result<String, Valida
     host(WHAT, value, authority.host(), HINT)?;
     authority_port(WHAT, value, authority, HINT)?;
     Ok(value.to_owned())
+}
+
+/// The longest URL accepted.
+pub const MAX_URL_LEN: usize = 2048;
+
+/// Parses a URL of any scheme: non-empty, at most [`MAX_URL_LEN`] characters, visible
+/// ASCII only (no spaces, control or non-ASCII characters), and valid URI syntax.
+pub(crate) fn uri(
+    what: &'static str,
+    value: &str,
+    hint: &'static str,
+) -> Result<http::Uri, ValidationError> {
+    non_empty(what, value, hint)?;
+    max_len(what, value, MAX_URL_LEN, hint)?;
+    if !value.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ValidationError::invalid(
+            what,
+            value,
+            "it contains spaces, control or non-ASCII characters",
+            hint,
+        ));
+    }
+    value.parse().map_err(|e: http::uri::InvalidUri| {
+        ValidationError::invalid(what, value, e.to_string(), hint)
+    })
 }
 
 /// The port written after a URL's host, `None` when there is none.
