@@ -125,8 +125,6 @@ const PAGE: Page<'static> = Page {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use novita_ssh_docs::exit_codes;
 
     use super::*;
@@ -139,13 +137,7 @@ mod tests {
     /// `packaging/regenerate-docs.sh` after changing a flag or help text.
     #[test]
     fn committed_man_page_and_completions_are_current() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let stale = PROGRAM.stale_files(&root).expect("render, read or write");
-        assert!(
-            stale.is_empty(),
-            "{}\nrun packaging/regenerate-docs.sh and commit the result",
-            stale.join("\n")
-        );
+        PROGRAM.assert_committed_files_current();
     }
 
     #[test]

@@ -85,6 +85,22 @@ impl Program {
         out.flush()
     }
 
+    /// The test that keeps the committed man page and completions current: panics with
+    /// the stale files and the command that regenerates them
+    /// (`packaging/regenerate-docs.sh`), or rewrites them when [`REGENERATE_VAR`] is `1`.
+    ///
+    /// # Panics
+    /// When a committed file differs from what the code renders, or cannot be read.
+    pub fn assert_committed_files_current(&self) {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let stale = self.stale_files(&root).expect("render, read or write");
+        assert!(
+            stale.is_empty(),
+            "{}\nrun packaging/regenerate-docs.sh and commit the result",
+            stale.join("\n")
+        );
+    }
+
     /// Compares the committed files under the workspace `root` with [`Program::files`] and
     /// returns where they differ; with [`REGENERATE_VAR`] set to `1` rewrites them instead.
     ///
