@@ -33,6 +33,14 @@ impl Outcome {
     pub fn stdout_text(&self) -> String {
         String::from_utf8_lossy(&self.stdout).into_owned()
     }
+
+    /// The one line on stderr (a failure's message); panics, showing stderr, when there
+    /// are none or several.
+    pub fn stderr_line(&self) -> &str {
+        let lines: Vec<&str> = self.stderr.trim().lines().collect();
+        assert_eq!(lines.len(), 1, "not one line on stderr: {:?}", self.stderr);
+        lines[0]
+    }
 }
 
 /// Runs `cmd` with `input` on stdin (closed afterwards; `None` = empty stdin), capturing

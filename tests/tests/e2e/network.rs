@@ -125,12 +125,7 @@ fn wrong_proxy_password_exits_8_naming_the_proxy_and_status() {
         "the password was printed: {}",
         out.stderr
     );
-    assert_eq!(
-        out.stderr.trim().lines().count(),
-        1,
-        "not one line: {}",
-        out.stderr
-    );
+    out.stderr_line();
 }
 
 /// `NO_PROXY` matching the sandbox domain bypasses `HTTPS_PROXY` (curl's rules).
@@ -179,12 +174,7 @@ fn private_sandbox_needs_the_traffic_token() {
         "the message does not say to pass the token: {}",
         out.stderr
     );
-    assert_eq!(
-        out.stderr.trim().lines().count(),
-        1,
-        "not one line: {}",
-        out.stderr
-    );
+    out.stderr_line();
 
     let out = run(
         rig.proxy()
@@ -594,10 +584,9 @@ fn assert_one_line_failure(out: &novita_ssh_e2e::Outcome, code: i32) -> String {
         "bytes reached stdout: {:?}",
         out.stdout_text()
     );
-    let lines: Vec<&str> = out.stderr.trim().lines().collect();
-    assert_eq!(lines.len(), 1, "not one line: {:?}", out.stderr);
-    assert!(lines[0].starts_with("novita-proxy: "), "{}", out.stderr);
-    lines[0].to_owned()
+    let line = out.stderr_line();
+    assert!(line.starts_with("novita-proxy: "), "{}", out.stderr);
+    line.to_owned()
 }
 
 /// Polls `log` for up to 10 s until `done(log)` holds, and returns the last log read (nginx

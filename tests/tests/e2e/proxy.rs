@@ -447,12 +447,7 @@ fn untrusted_certificate_is_refused_with_exit_5_and_no_bytes() {
         "the message does not name the host: {}",
         out.stderr
     );
-    assert_eq!(
-        out.stderr.trim().lines().count(),
-        1,
-        "not one line: {}",
-        out.stderr
-    );
+    out.stderr_line();
     assert!(
         !edge.access_log().contains(rig.host()),
         "a request reached the edge"
@@ -585,12 +580,7 @@ fn unknown_sandbox_exits_6_with_a_message() {
         "the status is not named: {}",
         out.stderr
     );
-    assert_eq!(
-        out.stderr.trim().lines().count(),
-        1,
-        "not one line: {}",
-        out.stderr
-    );
+    out.stderr_line();
 }
 
 /// Nothing listens on the port: exit 4 with a message, quickly (no retry by default).
@@ -604,12 +594,7 @@ fn refused_connection_exits_4_with_a_message() {
     let out = run(&mut proxy, Some(b""), LIMIT);
     assert_eq!(out.code(), 4, "stderr: {}", out.stderr);
     assert!(out.stdout.is_empty());
-    assert_eq!(
-        out.stderr.trim().lines().count(),
-        1,
-        "not one line: {}",
-        out.stderr
-    );
+    out.stderr_line();
 }
 
 /// ssh sends SIGHUP to its ProxyCommand when it is done; a user may send SIGTERM. Either
