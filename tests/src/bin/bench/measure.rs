@@ -122,6 +122,8 @@ struct Drained {
     bytes: u64,
     /// When the first and the last bytes arrived (`None`: none did).
     span: Option<(Instant, Instant)>,
+    /// The size of the first read, which arrived when the clock started.
+    first: u64,
     /// The first bytes read, up to the `keep` asked for.
     head: Vec<u8>,
 }
@@ -130,6 +132,13 @@ impl Drained {
     /// Seconds from the first to the last byte.
     fn secs(&self) -> Option<f64> {
         self.span.map(|(a, b)| b.duration_since(a).as_secs_f64())
+    }
+
+    /// MiB/s of what arrived after the clock started (everything but the first read) over
+    /// [`Drained::secs`], as the upload's rate counts every byte after the first.
+    fn mib_s(&self) -> Option<f64> {
+        let secs = self.secs()?;
+        Some((self.bytes - self.first) as f64 / MIB / secs.max(1e-9))
     }
 }
 
@@ -140,6 +149,7 @@ fn drain(from: &mut impl Read, until: u64, keep: usize) -> Drained {
     let mut out = Drained {
         bytes: 0,
         span: None,
+        first: 0,
         head: Vec::new(),
     };
     while out.bytes < until {
@@ -147,6 +157,9 @@ fn drain(from: &mut impl Read, until: u64, keep: usize) -> Drained {
             Ok(0) | Err(_) => break,
             Ok(n) => {
                 let now = Instant::now();
+                if out.span.is_none() {
+                    out.first = n as u64;
+                }
                 out.span = Some((out.span.map_or(now, |(first, _)| first), now));
                 out.bytes += n as u64;
                 let room = keep.saturating_sub(out.head.len()).min(n);
@@ -214,7 +227,7 @@ pub fn ssh_transfer(
     if !status.success() {
         bail!("ssh exited with {status}: {}", log_tail(&log));
     }
-    let secs = match direction {
+    let mib_s = match direction {
         Direction::Download => {
             if read.bytes != len {
                 bail!(
@@ -223,7 +236,7 @@ pub fn ssh_transfer(
                     log_tail(&log)
                 );
             }
-            read.secs().context("no bytes")?
+            read.mib_s().context("no bytes")?
         }
         Direction::Upload => {
             let line = String::from_utf8_lossy(&read.head).into_owned();
@@ -231,17 +244,15 @@ pub fn ssh_transfer(
                 .split_whitespace()
                 .filter_map(|w| w.parse().ok())
                 .collect();
+            // The remote clock starts after the first byte.
             match stamps[..] {
-                [a, b] if b > a => (b - a) as f64 / 1e9,
+                [a, b] if b > a => (len - 1) as f64 / MIB / ((b - a) as f64 / 1e9),
                 _ => bail!("the remote timing printed {line:?}: {}", log_tail(&log)),
             }
         }
     };
     let _ = fs::remove_file(&log);
-    Ok(Transfer {
-        mib_s: (len - 1) as f64 / MIB / secs.max(1e-9),
-        client_kib,
-    })
+    Ok(Transfer { mib_s, client_kib })
 }
 
 /// `ssh host true`, in milliseconds.
@@ -328,7 +339,7 @@ pub fn raw_download(lab: &Lab, path: Path, len: u64, limit: Duration) -> Result<
     drop(stdout);
     finish(&mut child, Duration::from_secs(3));
     drop(guard);
-    let Some(secs) = read.secs() else {
+    let Some(mib_s) = read.mib_s() else {
         bail!("no bytes from the client: {}", log_tail(log.as_ref()));
     };
     if read.bytes < len {
@@ -338,10 +349,7 @@ pub fn raw_download(lab: &Lab, path: Path, len: u64, limit: Duration) -> Result<
             log_tail(log.as_ref())
         );
     }
-    Ok(Transfer {
-        mib_s: read.bytes as f64 / MIB / secs.max(1e-9),
-        client_kib,
-    })
+    Ok(Transfer { mib_s, client_kib })
 }
 
 /// `count` one-byte round trips through `path` to the echo server (after 200 untimed ones),
@@ -474,4 +482,20 @@ pub fn concurrent(
         server_kib,
         failures,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drain_counts_every_byte_and_the_first_read_apart() {
+        let data = vec![7u8; 300 * 1024];
+        let read = drain(&mut &data[..], u64::MAX, 10);
+        assert_eq!(read.bytes, 300 * 1024);
+        assert_eq!(read.first, 256 * 1024, "the first read is the buffer's size");
+        assert_eq!(read.head, vec![7u8; 10]);
+        assert!(read.mib_s().is_some_and(|r| r > 0.0));
+        assert!(drain(&mut &[][..], u64::MAX, 0).mib_s().is_none());
+    }
 }
