@@ -493,7 +493,11 @@ mod tests {
         let data = vec![7u8; 300 * 1024];
         let read = drain(&mut &data[..], u64::MAX, 10);
         assert_eq!(read.bytes, 300 * 1024);
-        assert_eq!(read.first, 256 * 1024, "the first read is the buffer's size");
+        assert_eq!(
+            read.first,
+            256 * 1024,
+            "the first read is the buffer's size"
+        );
         assert_eq!(read.head, vec![7u8; 10]);
         assert!(read.mib_s().is_some_and(|r| r > 0.0));
         assert!(drain(&mut &[][..], u64::MAX, 0).mib_s().is_none());
