@@ -136,7 +136,12 @@ pub fn targets(r: &Results, ctx: &Context) -> Vec<(String, String, Option<bool>)
         let d = ratio(s.median(Path::ProxyServe), s.median(Path::Direct));
         out.push((
             format!("ssh {name}, novita-proxy -> serve >= 0.95x the relay pair"),
-            format!("{} relay ({} direct)", fmt_x(v), fmt_x(d)),
+            format!(
+                "{} relay ({} direct){}",
+                fmt_x(v),
+                fmt_x(d),
+                paired(s, Path::ProxyServe, Path::Relay)
+            ),
             ge(v, 0.95),
         ));
     }
@@ -146,7 +151,11 @@ pub fn targets(r: &Results, ctx: &Context) -> Vec<(String, String, Option<bool>)
     );
     out.push((
         "ssh upload, novita-proxy -> websocat server >= 1.3x the websocat pair".to_owned(),
-        fmt_x(v),
+        format!(
+            "{}{}",
+            fmt_x(v),
+            paired(&r.upload, Path::ProxyWebsocat, Path::Websocat)
+        ),
         ge(v, 1.3),
     ));
     // The issue's raw measure runs to a TCP sink: the up direction. The down direction is
@@ -157,12 +166,16 @@ pub fn targets(r: &Results, ctx: &Context) -> Vec<(String, String, Option<bool>)
     let l = ratio(s.median(Path::ProxyServe), s.median(Path::Relay));
     out.push((
         "raw stream to a TCP sink, novita-proxy -> serve >= 2x the websocat pair".to_owned(),
-        fmt_x(w),
+        format!(
+            "{}{}",
+            fmt_x(w),
+            paired(s, Path::ProxyServe, Path::Websocat)
+        ),
         ge(w, 2.0),
     ));
     out.push((
         "raw stream to a TCP sink, novita-proxy -> serve >= 0.8x the relay pair".to_owned(),
-        fmt_x(l),
+        format!("{}{}", fmt_x(l), paired(s, Path::ProxyServe, Path::Relay)),
         ge(l, 0.8),
     ));
     for path in [Path::ProxyServe, Path::ProxyEdge] {
@@ -214,6 +227,15 @@ pub fn targets(r: &Results, ctx: &Context) -> Vec<(String, String, Option<bool>)
         size.map(|s| s <= 3 * 1024 * 1024),
     ));
     out
+}
+
+/// `; paired 1.23x`: the median of the per-repetition ratios, shown beside the ratio of the
+/// medians that the verdict uses.
+fn paired(series: &Series, a: Path, b: Path) -> String {
+    series
+        .paired_ratio(a, b)
+        .map(|v| format!("; paired {}", fmt_x(Some(v))))
+        .unwrap_or_default()
 }
 
 fn verdict(v: Option<bool>) -> &'static str {
@@ -361,6 +383,11 @@ pub fn render(r: &Results, ctx: &Context) -> String {
     for (t, m, v) in targets(r, ctx) {
         let _ = writeln!(out, "| {t} | {m} | {} |", verdict(v));
     }
+    out.push_str(
+        "\nA ratio is of the two paths' medians, and the verdict uses it; \"paired\" is the \
+         median of the ratios within each repetition, shown to tell a real difference from \
+         a machine that changed speed during the run.\n",
+    );
 
     out.push_str("\n### Every run\n");
     if !r.busy.is_empty() {

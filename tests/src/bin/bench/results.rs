@@ -36,6 +36,23 @@ impl Series {
         self.runs.get(&path).map(Vec::as_slice).unwrap_or_default()
     }
 
+    /// The median over repetitions of `a`'s value divided by `b`'s in the same repetition
+    /// (the runs are recorded one per repetition; one that failed on either path is
+    /// skipped). Less moved by a machine that speeds up or slows down during a run than
+    /// the ratio of the two medians.
+    pub fn paired_ratio(&self, a: Path, b: Path) -> Option<f64> {
+        let ratios: Vec<f64> = self
+            .runs(a)
+            .iter()
+            .zip(self.runs(b))
+            .filter_map(|(x, y)| match (x, y) {
+                (Ok(x), Ok(y)) if *y != 0.0 => Some(x / y),
+                _ => None,
+            })
+            .collect();
+        median(&ratios)
+    }
+
     /// How many runs of `path` failed.
     pub fn failures(&self, path: Path) -> usize {
         self.runs(path).iter().filter(|r| r.is_err()).count()
@@ -91,5 +108,23 @@ impl Results {
             let e = map.entry(path).or_insert(0);
             *e = (*e).max(kib);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paired_ratios_skip_failed_runs() {
+        let mut s = Series::default();
+        for (a, b) in [(2.0, 1.0), (9.0, 3.0), (4.0, 4.0)] {
+            s.push(Path::ProxyServe, Ok(a));
+            s.push(Path::Relay, Ok(b));
+        }
+        s.push(Path::ProxyServe, Ok(100.0));
+        s.push(Path::Relay, Err("hung".to_owned()));
+        assert_eq!(s.paired_ratio(Path::ProxyServe, Path::Relay), Some(2.0));
+        assert_eq!(s.paired_ratio(Path::ProxyServe, Path::Websocat), None);
     }
 }
