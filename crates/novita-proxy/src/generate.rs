@@ -129,10 +129,6 @@ mod tests {
 
     use super::*;
 
-    fn man_page() -> std::io::Result<String> {
-        PROGRAM.man_page()
-    }
-
     /// The committed man page and completions are what the code renders. Run
     /// `packaging/regenerate-docs.sh` after changing a flag or help text.
     #[test]
@@ -148,7 +144,7 @@ mod tests {
             .map(|c| c.code)
             .collect();
         assert_eq!(codes, (0..=9).collect::<Vec<u8>>());
-        let page = man_page().expect("renders");
+        let page = PROGRAM.man_page().expect("renders");
         assert!(
             page.contains(".SH \"EXIT STATUS\"\n.TP\n\\fB0\\fR\n"),
             "{page}"
@@ -158,7 +154,7 @@ mod tests {
 
     #[test]
     fn environment_names_every_variable_a_flag_reads() {
-        let page = man_page().expect("renders");
+        let page = PROGRAM.man_page().expect("renders");
         let environment = &page[page.find(".SH ENVIRONMENT").expect("section")..];
         let mut cmd = command();
         cmd.build();
@@ -178,7 +174,7 @@ mod tests {
 
     #[test]
     fn the_page_documents_every_visible_flag_and_serve() {
-        let page = man_page().expect("renders");
+        let page = PROGRAM.man_page().expect("renders");
         let mut cmd = command();
         cmd.build();
         for sub in std::iter::once(&cmd).chain(cmd.get_subcommands()) {

@@ -103,10 +103,7 @@ impl Program {
 
     /// Compares the committed files under the workspace `root` with [`Program::files`] and
     /// returns where they differ; with [`REGENERATE_VAR`] set to `1` rewrites them instead.
-    ///
-    /// # Errors
-    /// When a file cannot be rendered, read or written.
-    pub fn stale_files(&self, root: &Path) -> io::Result<Vec<String>> {
+    fn stale_files(&self, root: &Path) -> io::Result<Vec<String>> {
         let regenerate = std::env::var(REGENERATE_VAR).is_ok_and(|v| v == "1");
         let mut stale = Vec::new();
         for (path, bytes) in self.files()? {

@@ -132,10 +132,6 @@ mod tests {
 
     use super::*;
 
-    fn man_page() -> std::io::Result<String> {
-        PROGRAM.man_page()
-    }
-
     /// The committed man page and completions are what the code renders. Run
     /// `packaging/regenerate-docs.sh` after changing a flag or help text.
     #[test]
@@ -191,7 +187,7 @@ mod tests {
             .map(|c| c.code)
             .collect();
         assert_eq!(codes, (0..=7).collect::<Vec<u8>>());
-        let page = man_page().expect("renders");
+        let page = PROGRAM.man_page().expect("renders");
         assert!(
             page.contains(".SH \"EXIT STATUS\"\n.TP\n\\fB0\\fR\n"),
             "{page}"
@@ -201,7 +197,7 @@ mod tests {
 
     #[test]
     fn the_page_documents_every_command_and_visible_flag() {
-        let page = man_page().expect("renders");
+        let page = PROGRAM.man_page().expect("renders");
         let mut cmd = command();
         cmd.build();
         let mut stack = vec![&cmd];

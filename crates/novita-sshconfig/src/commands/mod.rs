@@ -12,6 +12,7 @@ use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use novita_ssh_docs::Generate;
 
 use crate::atomic_write::{create_private_dir, WriteError};
 use crate::changes::ChangeSet;
@@ -20,7 +21,6 @@ use crate::exit::{failure, Code};
 use crate::lock::KitLock;
 use crate::paths::{find_proxy, Home, KitPaths};
 use crate::settings::Settings;
-use novita_ssh_docs::Generate;
 
 /// What every command gets: the kit's paths and the global flags.
 #[derive(Debug)]
