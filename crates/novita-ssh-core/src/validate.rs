@@ -40,6 +40,24 @@ fn max_len(
     }
 }
 
+/// A non-empty value of at most `max` characters, all visible ASCII (no spaces, control or
+/// non-ASCII characters); `reason` is what the error says otherwise.
+fn visible_ascii(
+    what: &'static str,
+    value: &str,
+    max: usize,
+    reason: &'static str,
+    hint: &'static str,
+) -> Result<(), ValidationError> {
+    non_empty(what, value, hint)?;
+    max_len(what, value, max, hint)?;
+    if value.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(())
+    } else {
+        Err(ValidationError::invalid(what, value, reason, hint))
+    }
+}
+
 /// Validates a sandbox ID such as `iz3m5v8axsybc877b539s` or `iz3m5v8axsybc877b539s-b9b802c4`.
 ///
 /// Accepts `^[a-z0-9]+(-[a-z0-9]+)?$` (ASCII upper case is folded to lower case, as DNS
@@ -213,16 +231,13 @@ fn header_value(what: &'static str, val: &str, hint: &'static str) -> Result<(),
 pub fn traffic_token(value: &str) -> Result<String, ValidationError> {
     const WHAT: &str = "traffic access token";
     const HINT: &str = "pass the trafficAccessToken returned when the sandbox was created";
-    non_empty(WHAT, value, HINT)?;
-    max_len(WHAT, value, 4096, HINT)?;
-    if !value.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ValidationError::invalid(
-            WHAT,
-            value,
-            "only visible ASCII characters are allowed",
-            HINT,
-        ));
-    }
+    visible_ascii(
+        WHAT,
+        value,
+        4096,
+        "only visible ASCII characters are allowed",
+        HINT,
+    )?;
     Ok(value.to_owned())
 }
 
@@ -271,16 +286,13 @@ pub(crate) fn uri(
     value: &str,
     hint: &'static str,
 ) -> Result<http::Uri, ValidationError> {
-    non_empty(what, value, hint)?;
-    max_len(what, value, MAX_URL_LEN, hint)?;
-    if !value.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ValidationError::invalid(
-            what,
-            value,
-            "it contains spaces, control or non-ASCII characters",
-            hint,
-        ));
-    }
+    visible_ascii(
+        what,
+        value,
+        MAX_URL_LEN,
+        "it contains spaces, control or non-ASCII characters",
+        hint,
+    )?;
     value.parse().map_err(|e: http::uri::InvalidUri| {
         ValidationError::invalid(what, value, e.to_string(), hint)
     })
