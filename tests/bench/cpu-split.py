@@ -32,7 +32,7 @@ import time
 
 # The loopback fixtures (sshd, websocat server, data file) of the tokio-tungstenite comparison.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tungstenite_vs_own import Lab, free_port  # noqa: E402
+from tungstenite_vs_own import Lab, free_port, read_usage, ssh_argv  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -104,44 +104,29 @@ def main():
         if "proxy-serve" in pairs:
             url = lab.serve(sshd_port)
             clients["proxy-serve"] = (f"{proxy} --url {url} iz3m5v8axsybc877b539s", lab.procs[-1])
-        user = os.environ.get("USER") or "root"
         remote = f"cat {shlex.quote(lab.src)}" if args.download else "cat > /dev/null"
 
         def transfer(name):
             command, server = clients[name]
-            timing = f"{tmp}/client.time"
-            if os.path.exists(timing):
-                os.unlink(timing)
-            # ssh ends its ProxyCommand with SIGHUP; GNU time must survive it to report.
-            wrapped = (f"sh -c 'trap \"\" HUP; exec /usr/bin/time -o {timing} "
-                       f"-f \"%%U %%S\" {command}'")
+            usage = lab.temp("usage-")
             before = proc_cpu(server.pid)
             sshd_before = proc_cpu(sshd.pid)
             start = time.time()
             with open(os.devnull if args.download else lab.src, "rb") as stdin:
                 ssh = subprocess.Popen(
-                    ["ssh", "-F", "/dev/null", "-i", lab.user_key, "-o", "IdentitiesOnly=yes",
-                     "-o", "StrictHostKeyChecking=no", "-o", f"UserKnownHostsFile={tmp}/known_hosts",
-                     "-o", "LogLevel=error", "-o", "BatchMode=yes", "-c", "aes128-gcm@openssh.com",
-                     "-o", "Compression=no", "-o", f"ProxyCommand={wrapped}",
-                     "-p", str(sshd_port), f"{user}@127.0.0.1", remote],
+                    ssh_argv(shlex.split(command), lab, sshd_port, usage) + [remote],
                     stdin=stdin, stdout=subprocess.PIPE if args.download else None)
                 received = 0
                 if args.download:
                     while chunk := ssh.stdout.read1(262144):
                         received += len(chunk)
-                _, status, usage = os.wait4(ssh.pid, 0)
+                _, status, ssh_usage = os.wait4(ssh.pid, 0)
             secs = time.time() - start
-            if status != 0:
-                lab.fail(f"ssh through {name} failed ({status})")
+            code, cu, cs, _ = read_usage(usage)
+            if status != 0 or code != 0:
+                lab.fail(f"ssh through {name} failed (ssh {status}, client {code})")
             if args.download and received != args.size << 20:
                 lab.fail(f"ssh through {name} delivered {received} of {args.size << 20} bytes")
-            for _ in range(50):
-                if os.path.exists(timing) and os.path.getsize(timing) > 0:
-                    break
-                time.sleep(0.1)
-            with open(timing) as f:
-                cu, cs = (float(x) for x in f.read().split()[-2:])
             # sshd's session process ends after ssh; the listener reaps it a moment later.
             time.sleep(0.3)
             after = proc_cpu(server.pid)
@@ -152,7 +137,7 @@ def main():
                 "client": (cu / gib, cs / gib),
                 "server": ((after[0] - before[0]) / gib, (after[1] - before[1]) / gib),
                 "sshd": ((sshd_after[0] - sshd_before[0]) / gib, (sshd_after[1] - sshd_before[1]) / gib),
-                "ssh": (usage.ru_utime / gib, usage.ru_stime / gib),
+                "ssh": (ssh_usage.ru_utime / gib, ssh_usage.ru_stime / gib),
             }
 
         columns = ("client", "server", "sshd", "ssh")

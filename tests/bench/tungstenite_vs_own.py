@@ -232,19 +232,25 @@ def timed_raw(cmd, lab, case):
     return rc or code, wall, user, system, rss
 
 
-def timed_ssh(cmd, lab, ssh_port, case):
-    """ssh through the client (under GNU time) as ProxyCommand, aes128-gcm."""
-    usage = lab.temp("usage-")
+def ssh_argv(cmd, lab, ssh_port, usage):
+    """ssh to the lab's sshd with the client `cmd` (under GNU time, writing to `usage`) as
+    ProxyCommand, aes128-gcm; the remote command goes after it."""
     # ssh sends SIGHUP to its ProxyCommand (here: time) as it exits; time must outlive it
     # to write the usage, and the client ends on its own when ssh closes the pipes.
     inner = "trap '' HUP; exec " + shlex.join(timed(cmd, usage))
     # ssh expands % in a ProxyCommand.
     proxy = "sh -c " + shlex.quote(inner).replace("%", "%%")
-    ssh = ["ssh", "-F", "/dev/null", "-i", lab.user_key, "-o", "IdentitiesOnly=yes",
-           "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-           "-o", "LogLevel=ERROR", "-o", "BatchMode=yes",
-           "-c", "aes128-gcm@openssh.com", "-o", f"ProxyCommand={proxy}",
-           "-p", str(ssh_port), "root@127.0.0.1"]
+    return ["ssh", "-F", "/dev/null", "-i", lab.user_key, "-o", "IdentitiesOnly=yes",
+            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "LogLevel=ERROR", "-o", "BatchMode=yes",
+            "-c", "aes128-gcm@openssh.com", "-o", f"ProxyCommand={proxy}",
+            "-p", str(ssh_port), "root@127.0.0.1"]
+
+
+def timed_ssh(cmd, lab, ssh_port, case):
+    """ssh through the client (under GNU time) as ProxyCommand, aes128-gcm."""
+    usage = lab.temp("usage-")
+    ssh = ssh_argv(cmd, lab, ssh_port, usage)
     with open(os.devnull, "wb") as null:
         started = time.perf_counter()
         if case == "ssh-up":
