@@ -47,4 +47,4 @@ pub use run::{run, run_ok, shell_quote, Outcome, Session};
 pub use sshd::{current_user, keygen, Sshd, SshdOptions};
 pub use tinyproxy::Tinyproxy;
 pub use tls_front::TlsFront;
-pub use tools::{bin_path, clean_env, is_root, require_tool, CLIENT_ENV};
+pub use tools::{bin_path, clean_env, client_env, is_root, require_tool};

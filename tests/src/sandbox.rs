@@ -236,7 +236,7 @@ impl Sandbox {
 
     /// A host program (ssh, scp, rsync, sshpass) that runs on the sandbox's network, so
     /// `127.0.0.1:8081` is the sandbox's bridge, with the host's files and the proxy-related
-    /// environment removed ([`crate::CLIENT_ENV`]).
+    /// environment removed ([`crate::client_env`]).
     pub fn client(&self, program: impl AsRef<OsStr>) -> Command {
         let program = program.as_ref();
         let path = if Path::new(program).is_absolute() {

@@ -170,7 +170,7 @@ impl Sshd {
     }
 
     /// An `ssh` command with [`Sshd::ssh_base_args`] applied (and the proxy-related
-    /// environment removed, see [`crate::CLIENT_ENV`]); add the host and command.
+    /// environment removed, see [`crate::client_env`]); add the host and command.
     pub fn ssh(&self, proxy_command: &str) -> Command {
         let mut cmd = Command::new(require_tool("ssh"));
         clean_env(&mut cmd).args(self.ssh_base_args(proxy_command));

@@ -109,29 +109,21 @@ pub fn is_root() -> bool {
     })
 }
 
-/// Environment variables that would change where a client connects or what it trusts.
-/// Fixtures remove them from every client command so that a developer's shell (a corporate
-/// proxy, a real Novita domain or token) cannot leak into a test; tests that exercise them
-/// set them explicitly.
-pub const CLIENT_ENV: &[&str] = &[
-    "HTTPS_PROXY",
-    "https_proxy",
-    "HTTP_PROXY",
-    "http_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-    "NO_PROXY",
-    "no_proxy",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "NOVITA_DOMAIN",
-    "NOVITA_TRAFFIC_TOKEN",
-    "NOVITA_API_KEY",
-];
+/// Environment variables that would change where a client connects or what it trusts:
+/// every variable novita-proxy's man page lists, and the API key the novita-sandbox SDK of
+/// the template checks reads. Fixtures
+/// remove them from every client command so that a developer's shell (a corporate proxy, a
+/// real Novita domain or token) cannot leak into a test; tests that exercise them set them
+/// explicitly.
+pub fn client_env() -> impl Iterator<Item = &'static str> {
+    novita_proxy::generate::PROGRAM
+        .environment_variables()
+        .chain(["NOVITA_API_KEY"])
+}
 
-/// Removes [`CLIENT_ENV`] from `cmd`'s environment.
+/// Removes [`client_env`] from `cmd`'s environment.
 pub fn clean_env(cmd: &mut std::process::Command) -> &mut std::process::Command {
-    for var in CLIENT_ENV {
+    for var in client_env() {
         cmd.env_remove(var);
     }
     cmd

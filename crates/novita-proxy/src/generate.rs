@@ -173,6 +173,26 @@ mod tests {
     }
 
     #[test]
+    fn environment_variables_are_the_names_the_page_lists() {
+        let vars: Vec<_> = PROGRAM.environment_variables().collect();
+        assert_eq!(vars.len(), 12, "{vars:?}");
+        for var in &vars {
+            assert!(
+                !var.is_empty() && var.chars().all(|c| c.is_ascii_alphabetic() || c == '_'),
+                "{var:?} is not one variable name"
+            );
+        }
+        for var in [
+            "NOVITA_TRAFFIC_TOKEN",
+            "https_proxy",
+            "no_proxy",
+            "SSL_CERT_DIR",
+        ] {
+            assert!(vars.contains(&var), "{var} missing from {vars:?}");
+        }
+    }
+
+    #[test]
     fn the_page_documents_every_visible_flag_and_serve() {
         let page = PROGRAM.man_page().expect("renders");
         let mut cmd = command();

@@ -9,18 +9,8 @@ use std::time::Duration;
 
 fn bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_novita-proxy"));
-    for var in [
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-        "NO_PROXY",
-        "no_proxy",
-        "NOVITA_DOMAIN",
-        "NOVITA_TRAFFIC_TOKEN",
-    ] {
+    // What a developer's shell may set (a proxy, a domain, a CA bundle) stays out.
+    for var in novita_proxy::generate::PROGRAM.environment_variables() {
         cmd.env_remove(var);
     }
     cmd.stdin(Stdio::null());

@@ -43,6 +43,15 @@ impl Program {
         self.page.render((self.command)()).map_err(io::Error::other)
     }
 
+    /// The environment variables the program reads: every name its man page's ENVIRONMENT
+    /// section lists.
+    pub fn environment_variables(&self) -> impl Iterator<Item = &'static str> {
+        self.page
+            .environment
+            .iter()
+            .flat_map(|e| e.term.split(", "))
+    }
+
     /// The completion script for `shell`.
     pub fn completion_script(&self, shell: Shell) -> Vec<u8> {
         completion((self.command)(), shell, self.name)
