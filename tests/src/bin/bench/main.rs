@@ -596,7 +596,8 @@ fn run(opts: &Options) -> Result<Vec<String>> {
         paths: paths.clone(),
         quick: opts.quick,
     };
-    let section = report::render(&results, &ctx);
+    let targets = report::targets(&results, &ctx);
+    let section = report::render(&results, &ctx, &targets);
     println!("{section}");
     if let Some(out) = &opts.out {
         let existing = fs::read_to_string(out).ok();
@@ -607,7 +608,7 @@ fn run(opts: &Options) -> Result<Vec<String>> {
     if let Some(l) = machine::load1() {
         eprintln!("bench: load average after: {l:.2}");
     }
-    Ok(report::targets(&results, &ctx)
+    Ok(targets
         .into_iter()
         .filter(|(_, _, verdict)| *verdict == Some(false))
         .map(|(target, measured, _)| format!("{target}: {measured}"))

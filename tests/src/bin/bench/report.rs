@@ -271,8 +271,8 @@ fn runs_table(out: &mut String, title: &str, unit: &str, series: &Series, ctx: &
     }
 }
 
-/// The whole generated section.
-pub fn render(r: &Results, ctx: &Context) -> String {
+/// The whole generated section; `targets` is what [`targets`] returned for the same results.
+pub fn render(r: &Results, ctx: &Context, targets: &[(String, String, Option<bool>)]) -> String {
     let mut out = String::new();
     if ctx.quick {
         out.push_str(
@@ -377,8 +377,8 @@ pub fn render(r: &Results, ctx: &Context) -> String {
     }
 
     out.push_str("\n### Targets\n\n| Target | measured | verdict |\n|---|---|---|\n");
-    for (t, m, v) in targets(r, ctx) {
-        let _ = writeln!(out, "| {t} | {m} | {} |", verdict(v));
+    for (t, m, v) in targets {
+        let _ = writeln!(out, "| {t} | {m} | {} |", verdict(*v));
     }
     out.push_str(
         "\nA ratio is of the two paths' medians, and the verdict uses it; \"paired\" is the \
