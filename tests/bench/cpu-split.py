@@ -109,8 +109,7 @@ def main():
         def transfer(name):
             command, server = clients[name]
             usage = lab.temp("usage-")
-            before = proc_cpu(server.pid)
-            sshd_before = proc_cpu(sshd.pid)
+            before = {"server": proc_cpu(server.pid), "sshd": proc_cpu(sshd.pid)}
             start = time.time()
             with open(os.devnull if args.download else lab.src, "rb") as stdin:
                 ssh = subprocess.Popen(
@@ -129,16 +128,16 @@ def main():
                 lab.fail(f"ssh through {name} delivered {received} of {args.size << 20} bytes")
             # sshd's session process ends after ssh; the listener reaps it a moment later.
             time.sleep(0.3)
-            after = proc_cpu(server.pid)
-            sshd_after = proc_cpu(sshd.pid)
             gib = args.size / 1024
-            return {
+            r = {
                 "MiB/s": args.size / secs,
                 "client": (cu / gib, cs / gib),
-                "server": ((after[0] - before[0]) / gib, (after[1] - before[1]) / gib),
-                "sshd": ((sshd_after[0] - sshd_before[0]) / gib, (sshd_after[1] - sshd_before[1]) / gib),
                 "ssh": (ssh_usage.ru_utime / gib, ssh_usage.ru_stime / gib),
             }
+            for key, proc in (("server", server), ("sshd", sshd)):
+                after = proc_cpu(proc.pid)
+                r[key] = tuple((a - b) / gib for a, b in zip(after, before[key]))
+            return r
 
         columns = ("client", "server", "sshd", "ssh")
         results = {name: [] for name in clients}

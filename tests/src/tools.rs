@@ -111,10 +111,9 @@ pub fn is_root() -> bool {
 
 /// Environment variables that would change where a client connects or what it trusts:
 /// every variable novita-proxy's man page lists, and the API key the novita-sandbox SDK of
-/// the template checks reads. Fixtures
-/// remove them from every client command so that a developer's shell (a corporate proxy, a
-/// real Novita domain or token) cannot leak into a test; tests that exercise them set them
-/// explicitly.
+/// the template checks reads. Fixtures remove them from every client command so that a
+/// developer's shell (a corporate proxy, a real Novita domain or token) cannot leak into a
+/// test; tests that exercise them set them explicitly.
 pub fn client_env() -> impl Iterator<Item = &'static str> {
     novita_proxy::generate::PROGRAM
         .environment_variables()
