@@ -32,7 +32,7 @@ import time
 
 # The loopback fixtures (sshd, websocat server, data file) of the tokio-tungstenite comparison.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tungstenite_vs_own import Lab, free_port, read_usage, ssh_argv  # noqa: E402
+from tungstenite_vs_own import Lab, free_port, read_usage, require, ssh_argv  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -72,9 +72,7 @@ def main():
         tools.append("socat")
     if args.perf:
         tools.append("perf")
-    for tool in tools:
-        if not shutil.which(tool):
-            sys.exit(f"missing tool: {tool}")
+    require(tools)
     proxy = os.path.abspath(args.proxy)
     if not os.access(proxy, os.X_OK):
         sys.exit(f"no novita-proxy at {proxy}: cargo build --release -p novita-proxy")
