@@ -218,6 +218,20 @@ pub fn targets(r: &Results, ctx: &Context) -> Vec<(String, String, Option<bool>)
         .iter()
         .find(|(n, _, _)| n == "novita-proxy")
         .and_then(|(_, s, stripped)| stripped.or(Some(*s)));
+    let sessions = r
+        .concurrency
+        .iter()
+        .find(|(p, _)| *p == Path::ProxyServe)
+        .map(|(_, c)| c.as_ref().map(|c| (c.ok, c.sessions)));
+    out.push((
+        "simultaneous ssh sessions through one `serve`: all complete".to_owned(),
+        match sessions {
+            Some(Ok((ok, n))) => format!("{ok} of {n}"),
+            Some(Err(e)) => format!("failed: {}", e.replace('\n', " ")),
+            None => "-".to_owned(),
+        },
+        sessions.map(|s| s.is_ok_and(|(ok, n)| ok == n)),
+    ));
     out.push((
         "stripped novita-proxy <= 3 MiB".to_owned(),
         format!("{} MiB", fmt(size.map(|s| s as f64 / MIB), 2)),
@@ -454,6 +468,7 @@ pub fn splice(existing: Option<&str>, section: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::measure::Concurrency;
 
     #[test]
     fn throughput_targets_are_judged_on_the_ratio_of_medians() {
@@ -493,6 +508,55 @@ mod tests {
         assert_eq!(
             find("ssh download, novita-proxy -> serve"),
             ("- relay (- direct)", None)
+        );
+    }
+
+    #[test]
+    fn sessions_through_serve_pass_only_when_every_one_completed() {
+        let ctx = Context {
+            machine: Vec::new(),
+            command: String::new(),
+            settings: Vec::new(),
+            sizes: Vec::new(),
+            paths: Vec::new(),
+            quick: false,
+        };
+        let verdict = |concurrency: Vec<(Path, Result<Concurrency, String>)>| {
+            let r = Results {
+                concurrency,
+                ..Results::default()
+            };
+            targets(&r, &ctx)
+                .into_iter()
+                .find(|(t, _, _)| t.starts_with("simultaneous ssh sessions"))
+                .map(|(_, m, v)| (m, v))
+                .expect("the target is listed")
+        };
+        let run = |ok| Concurrency {
+            ok,
+            sessions: 200,
+            secs: 1.0,
+            server_kib: None,
+            failures: Vec::new(),
+        };
+        assert_eq!(
+            verdict(vec![(Path::ProxyServe, Ok(run(200)))]),
+            ("200 of 200".to_owned(), Some(true))
+        );
+        assert_eq!(
+            verdict(vec![
+                (Path::Websocat, Ok(run(200))),
+                (Path::ProxyServe, Ok(run(199)))
+            ]),
+            ("199 of 200".to_owned(), Some(false))
+        );
+        assert_eq!(
+            verdict(vec![(Path::ProxyServe, Err("no sshd".to_owned()))]),
+            ("failed: no sshd".to_owned(), Some(false))
+        );
+        assert_eq!(
+            verdict(vec![(Path::Websocat, Ok(run(200)))]),
+            ("-".to_owned(), None)
         );
     }
 
