@@ -470,6 +470,18 @@ mod tests {
     use super::*;
     use crate::measure::Concurrency;
 
+    /// A context with nothing in it: the targets only read the results.
+    fn empty_context() -> Context {
+        Context {
+            machine: Vec::new(),
+            command: String::new(),
+            settings: Vec::new(),
+            sizes: Vec::new(),
+            paths: Vec::new(),
+            quick: false,
+        }
+    }
+
     #[test]
     fn throughput_targets_are_judged_on_the_ratio_of_medians() {
         let mut r = Results::default();
@@ -482,14 +494,7 @@ mod tests {
             r.upload.push(Path::ProxyWebsocat, Ok(ours));
             r.upload.push(Path::Websocat, Ok(theirs));
         }
-        let ctx = Context {
-            machine: Vec::new(),
-            command: String::new(),
-            settings: Vec::new(),
-            sizes: Vec::new(),
-            paths: Vec::new(),
-            quick: false,
-        };
+        let ctx = empty_context();
         let all = targets(&r, &ctx);
         let find = |start: &str| {
             all.iter()
@@ -513,14 +518,7 @@ mod tests {
 
     #[test]
     fn sessions_through_serve_pass_only_when_every_one_completed() {
-        let ctx = Context {
-            machine: Vec::new(),
-            command: String::new(),
-            settings: Vec::new(),
-            sizes: Vec::new(),
-            paths: Vec::new(),
-            quick: false,
-        };
+        let ctx = empty_context();
         let verdict = |concurrency: Vec<(Path, Result<Concurrency, String>)>| {
             let r = Results {
                 concurrency,
