@@ -5,11 +5,17 @@
 //! Every value that comes from a user or from ssh's `%h` goes through one of the
 //! validators here before anything is built from it.
 
+pub mod credentials;
+mod destination;
 mod error;
 mod host;
 mod url;
 pub mod validate;
 
+pub use destination::{
+    api_url, api_url_for_domain, looks_like_id, name_key, parse_destination, Destination,
+    SandboxName, DEFAULT_NAME_KEY,
+};
 pub use error::{quote_for_message, ValidationError};
 pub use host::{parse_host, SandboxId};
 pub use url::{sandbox_url, url_from_template, WsUrl};
