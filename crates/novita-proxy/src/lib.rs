@@ -5,6 +5,7 @@
 //! [`handshake`]. What each failure means: [`exit`]. The binary is [`main`]; the modules
 //! are public so that fuzz targets and benchmarks can reach the parsers.
 
+pub mod api;
 pub mod cli;
 pub mod client;
 pub mod connect;
