@@ -288,7 +288,7 @@ fn a_proxy_that_refuses_exits_8_and_names_itself() {
     let (addr, server) = http_responder("407 Proxy Authentication Required");
     let proxy = format!("http://alice:s3cret@{addr}");
     let out = bin()
-        .args(["--domain", "sandbox.test", "abc"])
+        .args(["--domain", "sandbox.test", "iabcdefghijklmnopqrst"])
         .env("HTTPS_PROXY", &proxy)
         .output()
         .expect("run");
@@ -300,7 +300,10 @@ fn a_proxy_that_refuses_exits_8_and_names_itself() {
         "the password must not be printed: {err}"
     );
     let head = server.join().expect("server");
-    assert_eq!(head[0], "CONNECT 8081-abc.sandbox.test:443 HTTP/1.1");
+    assert_eq!(
+        head[0],
+        "CONNECT 8081-iabcdefghijklmnopqrst.sandbox.test:443 HTTP/1.1"
+    );
     assert!(
         head.iter()
             .any(|h| h == "Proxy-Authorization: Basic YWxpY2U6czNjcmV0"),
