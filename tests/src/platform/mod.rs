@@ -15,6 +15,7 @@ mod api;
 mod clock;
 mod envd;
 mod router;
+mod sdk;
 mod state;
 mod wire;
 
