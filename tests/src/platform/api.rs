@@ -275,11 +275,16 @@ async fn connect(shared: &Shared, id: &str, body: &Value) -> Response {
         Err(r) => return r,
     };
     let mut resumed = false;
+    // A pause or resume held by a test for longer than this answers 409 instead.
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let step = shared.world().connect(id, timeout, SystemTime::now());
         match step {
             Err(f) => return failure(&f),
             Ok(ConnectStep::Extended) => break,
+            Ok(ConnectStep::Wait) if tokio::time::Instant::now() > give_up => {
+                return error(409, "a pause or resume of the sandbox is still in progress");
+            }
             Ok(ConnectStep::Wait) => tokio::time::sleep(Duration::from_millis(20)).await,
             Ok(ConnectStep::Resuming) => {
                 let delay = shared.world().resume_delay;

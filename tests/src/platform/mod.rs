@@ -9,7 +9,37 @@
 //!
 //! Tests add sandboxes with [`SandboxSpec`], change them with the hooks on [`Platform`],
 //! and read back what the API was asked ([`Platform::requests`]) and what it holds
-//! ([`Platform::sandbox`]).
+//! ([`Platform::sandbox`]). [`Platform::sdk`] runs the real SDK against it.
+//!
+//! ```no_run
+//! use novita_ssh_e2e::platform::{Platform, SandboxSpec, State};
+//! use novita_ssh_e2e::{Bridge, Edge, Sshd};
+//!
+//! let platform = Platform::start();
+//! let sshd = Sshd::start();
+//! let bridge = Bridge::websocat(sshd.port);
+//! let id = platform.add(
+//!     SandboxSpec::new().name("myproj").state(State::Paused).port(8081, bridge.port),
+//! );
+//! let edge = Edge::builder().platform(&platform).start();
+//! // novita-proxy <edge.platform_proxy_args()> myproj, with NOVITA_API_KEY=platform.api_key()
+//! # let _ = (id, edge);
+//! ```
+//!
+//! Rules where Novita's behaviour is not documented follow E2B's API, whose wire format
+//! Novita keeps:
+//! - The API reports only `running` and `paused` (the SDK's `SandboxState` knows no other):
+//!   a resume in progress reads `running`, a pause in progress `paused`; killed sandboxes
+//!   are 404 and left out of lists.
+//! - A resume (by connect, the edge's auto-resume or [`Platform::resume`]) restarts the
+//!   clock: `startedAt` is the resume time, the end its timeout later.
+//! - Every end is capped at `startedAt` plus the account's maximum length; a create asking
+//!   for more is refused (400). `POST /sandboxes/{id}/timeout` wants a running sandbox (404
+//!   otherwise).
+//! - Create and connect answer `"trafficAccessToken": null` for a public sandbox and
+//!   `"domain": null` when the sandbox has none.
+//! - envd's port (49983) does not want the traffic token (the SDK never sends it there);
+//!   envd wants its own `X-Access-Token`.
 
 mod api;
 mod clock;
