@@ -232,10 +232,26 @@ fn platform_sdk_list_follows_pages_and_filters() {
     assert_eq!(one["pages"], json!([[one["pages"][0][0]]]));
     assert_eq!(one["pages"][0][0]["id"].as_str(), Some(blue[2].as_str()));
 
+    // Keys and values are percent-quoted by the SDK (`/` kept) inside the form-encoded
+    // parameter, which the query encodes once more.
+    let odd = p.add(SandboxSpec::new().metadata("la bel", "my proj/1=2&3+%"));
+    let found = ok(p.sdk("list", &json!({"metadata": {"la bel": "my proj/1=2&3+%"}})));
+    assert_eq!(
+        found["pages"][0][0]["id"].as_str(),
+        Some(odd.as_str()),
+        "{found}"
+    );
+    assert_eq!(found["pages"][0].as_array().unwrap().len(), 1, "{found}");
+    let sent = p.requests().pop().unwrap();
+    assert_eq!(
+        param(&sent, "metadata").as_deref(),
+        Some("la%2520bel=my%2520proj%2F1%253D2%25263%252B%2525")
+    );
+
     // The client's own limit makes pages too.
     p.set_page_size(100);
     let running = ok(p.sdk("list", &json!({"states": ["running"], "limit": 1})));
-    assert_eq!(running["pages"].as_array().unwrap().len(), 5, "{running}");
+    assert_eq!(running["pages"].as_array().unwrap().len(), 6, "{running}");
     assert_eq!(
         param(&p.requests().pop().unwrap(), "limit").as_deref(),
         Some("1")
