@@ -186,6 +186,7 @@ pub async fn run(target: Target, args: &ClientArgs) -> Result<(), Failure> {
         .run()
         .await;
     match result {
+        Ok(End::PeerClosedWith(code, reason)) => Err(crate::tunnel::closed_with(code, &reason)),
         Ok(end) => {
             crate::info!("tunnel ended: {}", describe(end));
             Ok(())
@@ -205,6 +206,7 @@ pub async fn run(target: Target, args: &ClientArgs) -> Result<(), Failure> {
 fn describe(end: End) -> String {
     match end {
         End::PeerClosed(code) => format!("the sandbox closed the connection (code {code:?})"),
+        End::PeerClosedWith(code, _) => format!("the sandbox closed the connection (code {code})"),
         End::PeerEof => "the sandbox ended the connection".to_owned(),
         End::InputDone => "end of input".to_owned(),
         End::OutputClosed => "stdout was closed".to_owned(),

@@ -29,6 +29,8 @@ pub enum Exit {
     Proxy = 8,
     /// The connection was lost after the tunnel had opened.
     Lost = 9,
+    /// The sandbox's bridge closed the WebSocket with an error code (not 1000 or 1001).
+    BridgeError = 16,
 }
 
 impl Exit {
@@ -51,7 +53,8 @@ Exit codes:
      not running, or nothing listening on that port)
   7  401/403 from the edge: private sandbox, pass --traffic-token
   8  HTTP proxy failure (unreachable, 407 credentials, 403, 5xx)
-  9  connection lost after the tunnel opened (no pong within --ping-timeout, reset)";
+  9  connection lost after the tunnel opened (no pong within --ping-timeout, reset)
+ 16  the sandbox's bridge closed the connection with an error code";
 
 /// A failure with its exit code and a one-line message `"<problem>: <fix>"`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,11 +138,12 @@ mod tests {
             (Exit::Auth, 7),
             (Exit::Proxy, 8),
             (Exit::Lost, 9),
+            (Exit::BridgeError, 16),
         ];
         for (exit, code) in all {
             assert_eq!(exit.code(), code);
             assert!(
-                EXIT_CODES_HELP.contains(&format!("  {code}  ")),
+                EXIT_CODES_HELP.contains(&format!("{code:>3}  ")),
                 "{code} not in help"
             );
         }
