@@ -7,5 +7,6 @@
 
 mod network;
 mod proxy;
+mod rfc6455;
 mod sandbox;
 mod sshconfig;
