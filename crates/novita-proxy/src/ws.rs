@@ -222,7 +222,7 @@ pub enum FrameError {
     #[error("invalid WebSocket frame: {0} is not UTF-8")]
     NotUtf8(&'static str),
     /// A message larger than the configured maximum.
-    #[error("WebSocket message larger than the maximum of {0} bytes")]
+    #[error("oversized WebSocket message: longer than the maximum of {0} bytes")]
     TooBig(u64),
 }
 
