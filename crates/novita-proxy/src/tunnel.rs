@@ -697,17 +697,17 @@ impl Default for ClosePayload {
 
 impl ClosePayload {
     fn code(code: u16) -> Self {
-        let mut c = Self::default();
-        c.buf[..2].copy_from_slice(&code.to_be_bytes());
-        c.len = 2;
-        c
+        Self::copy(&code.to_be_bytes())
     }
 
     /// A copy of a payload the decoder validated (at most 125 bytes).
     fn copy(payload: &[u8]) -> Self {
-        let mut c = Self::default();
-        c.len = payload.len().min(MAX_CONTROL_PAYLOAD);
-        c.buf[..c.len].copy_from_slice(&payload[..c.len]);
+        let len = payload.len().min(MAX_CONTROL_PAYLOAD);
+        let mut c = Self {
+            len,
+            ..Self::default()
+        };
+        c.buf[..len].copy_from_slice(&payload[..len]);
         c
     }
 
