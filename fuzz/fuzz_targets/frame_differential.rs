@@ -39,7 +39,7 @@ enum Verdict {
 /// Builds whole frames from the fuzzer's bytes; `None` when a known difference is in them.
 fn frames(mut data: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::new();
-    let mut take = |n: usize, data: &mut &[u8]| -> Vec<u8> {
+    let take = |n: usize, data: &mut &[u8]| -> Vec<u8> {
         let n = n.min(data.len());
         let (a, b) = data.split_at(n);
         *data = b;
