@@ -12,8 +12,9 @@
 #   - Rust (rustup, stable) when there is no cargo;
 #   - websocat 1.14.1 (cargo install --locked), the bridge of the documented template;
 #   - the novita-sandbox SDKs the template tests load: npm (`npm ci` in
-#     crates/novita-sshconfig/tests/sdk) and PyPI (a venv at /opt/novita-ssh-ci/python,
-#     or $NOVITA_SSH_TEST_VENV, put first on PATH);
+#     crates/novita-sshconfig/tests/sdk) and PyPI, with Python websockets for the RFC 6455
+#     conformance suite (a venv at /opt/novita-ssh-ci/python, or $NOVITA_SSH_TEST_VENV,
+#     put first on PATH);
 #   - the emulated sandbox's base rootfs (debootstrap, cached in /var/cache/novita-ssh-e2e).
 #
 # The suite needs root (network namespaces, chroot, /run/sshd): run as another user, the
@@ -131,8 +132,11 @@ install_python_sdk() {
     python3 -m venv "$venv"
   fi
   # Pinned: pip leaves a satisfied requirement alone, without asking the index.
-  "$venv/bin/python3" -m pip install --quiet --disable-pip-version-check -r "$sdk/requirements.txt"
-  "$venv/bin/python3" -c 'import importlib.metadata as m; print("novita-sandbox", m.version("novita-sandbox"))'
+  "$venv/bin/python3" -m pip install --quiet --disable-pip-version-check \
+    -r "$sdk/requirements.txt" -r tests/conformance/requirements.txt
+  "$venv/bin/python3" -c 'import importlib.metadata as m
+for name in ("novita-sandbox", "websockets"):
+    print(name, m.version(name))'
 }
 
 install_npm_sdk() {
@@ -155,7 +159,7 @@ if [ "$install" = true ]; then
   install_rust
   step "websocat 1.14.1"
   install_websocat
-  step "novita-sandbox Python SDK (PyPI, in $venv)"
+  step "Python: the novita-sandbox SDK and websockets (PyPI, in $venv)"
   install_python_sdk
   step "novita-sandbox TypeScript SDK and tsc (npm, in $sdk)"
   install_npm_sdk

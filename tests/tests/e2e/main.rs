@@ -5,7 +5,10 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
 
+mod api;
 mod network;
+mod platform;
 mod proxy;
+mod rfc6455;
 mod sandbox;
 mod sshconfig;
