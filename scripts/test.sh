@@ -65,7 +65,7 @@ if [ -n "${SUDO_UID:-}" ] && [ "$SUDO_UID" != 0 ]; then
   give_back() {
     for path in "$root/target" "$root/$sdk/node_modules" "$CARGO_HOME"; do
       if [ -e "$path" ] && [ "$(stat -c %u "$(dirname "$path")")" = "$SUDO_UID" ]; then
-        chown -R "$SUDO_UID:$SUDO_GID" "$path"
+        chown -R "$SUDO_UID:$SUDO_GID" "$path" || true
       fi
     done
   }
