@@ -146,6 +146,50 @@ pub struct ProxyArgs {
     /// Host header (like curl's --connect-to); for tests.
     #[arg(long, value_name = "HOST:PORT", hide = true)]
     pub connect_to: Option<String>,
+
+    /// Whether novita-proxy calls the Novita API. On (the default) it finds sandboxes by
+    /// name, resumes paused ones, fetches a private sandbox's traffic token and keeps the
+    /// sandbox alive while connected (with the API key from `novita-sshconfig login`);
+    /// off, it never calls the API (sandbox IDs only, no key needed).
+    #[arg(long, value_enum, value_name = "on|off")]
+    pub api: Option<Switch>,
+
+    /// The API's base URL [default: https://api.<DOMAIN>]; http:// is accepted, for a
+    /// self-hosted or test API.
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+
+    /// The metadata key whose value is a sandbox's name: `ssh NAME.novita` reaches the
+    /// sandbox whose metadata has KEY=NAME [default: name].
+    #[arg(long, value_name = "KEY")]
+    pub name_key: Option<String>,
+
+    /// The time to live novita-proxy asks the API for when it connects and at each
+    /// keepalive: the sandbox ends (or pauses) that many seconds after the session ends
+    /// [default: 600; at most 86400].
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub ttl: Option<u64>,
+
+    /// Seconds between the keepalives that extend the sandbox's time to live while a session
+    /// is open; 0 turns them off [default: a third of the time to live].
+    #[arg(long, value_name = "SECS")]
+    pub keepalive: Option<u64>,
+}
+
+/// On or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Switch {
+    /// On.
+    On,
+    /// Off.
+    Off,
+}
+
+impl Switch {
+    /// True for on.
+    pub fn is_on(self) -> bool {
+        self == Switch::On
+    }
 }
 
 /// Options of `config install` (and `init`).

@@ -38,6 +38,14 @@ impl KitConfig<'_> {
             .unwrap_or_else(|| self.paths.default_key.clone())
     }
 
+    /// The key file to name on the ProxyCommand line: only when ssh's `~` is not this
+    /// `$HOME` (novita-proxy looks under `$HOME`, which a GUI-started ssh may not share) and
+    /// `login` has written one. Elsewhere novita-proxy finds it by itself.
+    pub fn api_key_file(&self) -> Option<PathBuf> {
+        (!self.paths.home.tilde_ok && self.paths.api_key.exists())
+            .then(|| self.paths.api_key.clone())
+    }
+
     /// The ProxyCommand line's value for these options (with `%h` last).
     pub fn proxy_command(&self, opts: &ProxyOptions) -> Result<String, QuoteError> {
         let mut words = vec![proxy_command_word(
@@ -68,6 +76,25 @@ impl KitConfig<'_> {
         }
         if let Some(token) = &opts.traffic_token {
             flag("--traffic-token", "traffic token", token)?;
+        }
+        if opts.api_enabled() {
+            if let Some(url) = &opts.api_url {
+                flag("--api-url", "API URL", url)?;
+            }
+            if let Some(file) = self.api_key_file() {
+                flag("--api-key-file", "API key file", &file.to_string_lossy())?;
+            }
+            if let Some(key) = &opts.name_key {
+                flag("--name-key", "name key", key)?;
+            }
+            if let Some(ttl) = opts.ttl {
+                flag("--ttl", "time to live", &ttl.to_string())?;
+            }
+            if let Some(keepalive) = opts.keepalive {
+                flag("--keepalive", "keepalive", &keepalive.to_string())?;
+            }
+        } else {
+            words.push("--no-api".to_owned());
         }
         words.push("%h".to_owned());
         Ok(words.join(" "))

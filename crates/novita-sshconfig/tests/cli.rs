@@ -14,5 +14,6 @@ mod cli {
     pub mod hosts;
     pub mod keys;
     pub mod sdk;
+    pub mod settings;
     pub mod support;
 }
