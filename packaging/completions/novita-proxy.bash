@@ -35,7 +35,7 @@ _novita__proxy() {
 
     case "${cmd}" in
         novita__proxy)
-            opts="-H -v -h -V --domain --port --url --connect-to --header --traffic-token --cacert --connect-timeout --ping-interval --ping-timeout --wait --proxy --no-proxy --verbose --log-file --generate --help --version serve help"
+            opts="-H -v -h -V --domain --port --url --connect-to --header --traffic-token --cacert --connect-timeout --ping-interval --ping-timeout --wait --proxy --no-proxy --api-url --api-key-file --no-api --name-key --ttl --keepalive --no-quota-warning --verbose --log-file --generate --help --version serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -90,6 +90,26 @@ _novita__proxy() {
                     return 0
                     ;;
                 --proxy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keepalive)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_novita_proxy_global_optspecs
-    string join \n domain= port= url= connect-to= H/header= traffic-token= cacert= connect-timeout= ping-interval= ping-timeout= wait= proxy= no-proxy v/verbose log-file= generate= h/help V/version
+    string join \n domain= port= url= connect-to= H/header= traffic-token= cacert= connect-timeout= ping-interval= ping-timeout= wait= proxy= no-proxy api-url= api-key-file= no-api name-key= ttl= keepalive= no-quota-warning v/verbose log-file= generate= h/help V/version
 end
 
 function __fish_novita_proxy_needs_command
@@ -26,7 +26,7 @@ end
 
 complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -l domain -d 'The sandbox domain: the URL is wss://<port>-<id>.<domain>/. The legacy domain of the older documentation is sandbox.novita.ai' -r
 complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -l port -d 'The sandbox port the WebSocket bridge listens on' -r
-complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -l url -d 'The whole WebSocket URL instead of the one built from HOST, --port and --domain (ws:// or wss://). "{id}" is replaced by the sandbox ID from HOST and "{port}" by --port, e.g. wss://{port}-{id}.example.com/ or ws://127.0.0.1:8081/' -r
+complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -l url -d 'The whole WebSocket URL instead of the one built from HOST, --port and --domain (ws:// or wss://). "{id}" is replaced by the sandbox ID from HOST and "{port}" by --port, e.g. wss://{port}-{id}.example.com/ or ws://127.0.0.1:8081/. With --url, HOST is always read as a sandbox ID, never as a name' -r
 complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -l connect-to -d 'Open the TCP connection to HOST:PORT instead of the URL\'s host, while keeping the URL\'s host for TLS (SNI and certificate check) and the Host header, like curl\'s --connect-to. Through a proxy, this is the CONNECT destination' -r
 complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -s H -l header -d 'An extra HTTP header for the WebSocket upgrade request, as \'Name: value\'. Repeatable. Headers of the upgrade itself (Host, Upgrade, Sec-WebSocket-*) cannot be set' -r
 complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -l traffic-token -d 'The traffic access token of a private sandbox, sent as the e2b-traffic-access-token header. Without it, a private sandbox answers 403' -r
@@ -36,12 +36,19 @@ complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -l ping-interval
 complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -l ping-timeout -d 'Exit with code 9 ("connection to the sandbox was lost") when nothing, not even a pong, arrived for this many seconds. Default: three ping intervals' -r
 complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -l wait -d 'Keep retrying for up to this many seconds, with backoff, while the connection fails before the WebSocket opens in a way that can pass: DNS failure, refused connection, 502/503/504 while a sandbox starts. Never retries once bytes flowed' -r
 complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -l proxy -d 'Connect through this HTTP proxy with CONNECT: http://[user:password@]host:port or https://... . Replaces HTTPS_PROXY/https_proxy/ALL_PROXY/all_proxy (used when this flag is absent); NO_PROXY/no_proxy still apply, with curl\'s rules' -r
+complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -l api-url -d 'The Novita API\'s base URL. Default: https://api.<domain>. With an API key (NOVITA_API_KEY, or the key file `novita-sshconfig login` writes), HOST may be a sandbox name, and the sandbox is resumed, its traffic token fetched and its timeout extended while connected' -r
+complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -l api-key-file -d 'The API key file (one line, mode 0600; a file others can read is refused). Default: ~/.ssh/novita/api_key. NOVITA_API_KEY, when set, is used instead. The key itself is never accepted on the command line' -r -F
+complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -l name-key -d 'The metadata key that holds sandbox names: `ssh NAME.novita` reaches the one running or paused sandbox whose metadata has KEY=NAME' -r
+complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -l ttl -d 'The time to live to ask for: on connecting, and at every keep-alive, the sandbox is made to live at least this many seconds from then (never shortened)' -r
+complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -l keepalive -d 'Extend the sandbox\'s time to live every SECS seconds while connected (default: a third of --ttl); 0 turns the keep-alive off, so the sandbox ends or pauses on its own schedule even during a session' -r
 complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -l log-file -d 'Append the log to this file instead of stderr (at least -v level). The final error line still goes to stderr too' -r -F
 complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -l generate -d 'Print a man page or a shell completion script to stdout (for packaging)' -r -f -a "man\t'The man page (roff)'
 complete-bash\t'A bash completion script'
 complete-zsh\t'A zsh completion script'
 complete-fish\t'A fish completion script'"
 complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -l no-proxy -d 'Connect directly, ignoring --proxy and the proxy environment variables'
+complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -l no-api -d 'Never call the Novita API, even with a key: HOST must be a sandbox ID, and the sandbox is neither resumed nor kept alive'
+complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -l no-quota-warning -d 'Do not warn when the account\'s maximum sandbox length is about to end the session'
 complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -s v -l verbose -d 'Log what happens to stderr (-v: connection steps; -vv: details)'
 complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -s V -l version -d 'Print version'

@@ -69,9 +69,11 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ClientArgs {
     /// The sandbox to connect to, as ssh passes it with %h: a sandbox ID
-    /// (iz3m5v8axsybc877b539s), <id>.novita, or <id>-<8 hex digits>. Anything else is
-    /// refused with exit code 2 before any network I/O. Optional only with a --url
-    /// that has no {id}.
+    /// (iz3m5v8axsybc877b539s), <id>.novita, <id>-<8 hex digits>, or a sandbox name
+    /// (myproj, myproj.novita: found through the Novita API, which needs an API key).
+    /// A label of 20 or more lower-case letters and digits is an ID; anything else is a
+    /// name of lower-case letters, digits, '_' and '-'. Anything else is refused with exit
+    /// code 2 before any network I/O. Optional only with a --url that has no {id}.
     #[arg(value_name = "HOST")]
     pub host: Option<String>,
 
@@ -86,7 +88,8 @@ pub struct ClientArgs {
 
     /// The whole WebSocket URL instead of the one built from HOST, --port and --domain
     /// (ws:// or wss://). "{id}" is replaced by the sandbox ID from HOST and "{port}" by
-    /// --port, e.g. wss://{port}-{id}.example.com/ or ws://127.0.0.1:8081/.
+    /// --port, e.g. wss://{port}-{id}.example.com/ or ws://127.0.0.1:8081/. With --url,
+    /// HOST is always read as a sandbox ID, never as a name.
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
 
@@ -150,6 +153,44 @@ pub struct ClientArgs {
     /// Connect directly, ignoring --proxy and the proxy environment variables.
     #[arg(long)]
     pub no_proxy: bool,
+
+    /// The Novita API's base URL. Default: https://api.<domain>. With an API key
+    /// (NOVITA_API_KEY, or the key file `novita-sshconfig login` writes), HOST may be a
+    /// sandbox name, and the sandbox is resumed, its traffic token fetched and its timeout
+    /// extended while connected.
+    #[arg(long, env = "NOVITA_API_URL", value_name = "URL")]
+    pub api_url: Option<String>,
+
+    /// The API key file (one line, mode 0600; a file others can read is refused).
+    /// Default: ~/.ssh/novita/api_key. NOVITA_API_KEY, when set, is used instead. The
+    /// key itself is never accepted on the command line.
+    #[arg(long, env = "NOVITA_API_KEY_FILE", value_name = "PATH")]
+    pub api_key_file: Option<PathBuf>,
+
+    /// Never call the Novita API, even with a key: HOST must be a sandbox ID, and the
+    /// sandbox is neither resumed nor kept alive.
+    #[arg(long)]
+    pub no_api: bool,
+
+    /// The metadata key that holds sandbox names: `ssh NAME.novita` reaches the one
+    /// running or paused sandbox whose metadata has KEY=NAME.
+    #[arg(long, value_name = "KEY", default_value = novita_ssh_core::DEFAULT_NAME_KEY)]
+    pub name_key: String,
+
+    /// The time to live to ask for: on connecting, and at every keep-alive, the sandbox
+    /// is made to live at least this many seconds from then (never shortened).
+    #[arg(long, value_name = "SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400 * 30))]
+    pub ttl: u64,
+
+    /// Extend the sandbox's time to live every SECS seconds while connected (default: a
+    /// third of --ttl); 0 turns the keep-alive off, so the sandbox ends or pauses on its
+    /// own schedule even during a session.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=86_400 * 30))]
+    pub keepalive: Option<u64>,
+
+    /// Do not warn when the account's maximum sandbox length is about to end the session.
+    #[arg(long)]
+    pub no_quota_warning: bool,
 
     /// Log what happens to stderr (-v: connection steps; -vv: details).
     #[arg(short, long, action = clap::ArgAction::Count)]

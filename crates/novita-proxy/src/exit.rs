@@ -29,6 +29,18 @@ pub enum Exit {
     Proxy = 8,
     /// The connection was lost after the tunnel had opened.
     Lost = 9,
+    /// No running or paused sandbox has the name.
+    NoSuchName = 10,
+    /// Several sandboxes have the name.
+    SeveralNamed = 11,
+    /// The API does not know the sandbox (404): killed or timed out.
+    Gone = 12,
+    /// A name needs the API, but no API key is configured, or the API refused the key.
+    ApiKey = 13,
+    /// The API did not answer, or answered with an error.
+    Api = 14,
+    /// The API key file is readable by others, or cannot be read.
+    KeyFile = 15,
 }
 
 impl Exit {
@@ -51,7 +63,13 @@ Exit codes:
      not running, or nothing listening on that port)
   7  401/403 from the edge: private sandbox, pass --traffic-token
   8  HTTP proxy failure (unreachable, 407 credentials, 403, 5xx)
-  9  connection lost after the tunnel opened (no pong within --ping-timeout, reset)";
+  9  connection lost after the tunnel opened (no pong within --ping-timeout, reset)
+ 10  no running or paused sandbox has that name (create one: novita-sshconfig create NAME)
+ 11  several sandboxes have that name: connect by ID
+ 12  the Novita API does not know the sandbox (404): it was killed or timed out
+ 13  API key missing (a name needs it: novita-sshconfig login) or refused (401/403)
+ 14  the Novita API did not answer, or answered with an error
+ 15  the API key file is readable by others (chmod 600 it) or cannot be read";
 
 /// A failure with its exit code and a one-line message `"<problem>: <fix>"`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,11 +103,11 @@ impl Failure {
 
     /// Whether `--wait` may retry after this failure: it happened before the WebSocket
     /// opened and can go away by itself (DNS, refused connect, 502/503/504 while a
-    /// sandbox starts).
+    /// sandbox starts, 409 while a pause or resume is in progress).
     pub fn is_retryable(&self) -> bool {
         match self.exit {
             Exit::Dns | Exit::Connect => true,
-            Exit::Http => matches!(self.status, Some(502..=504)),
+            Exit::Http => matches!(self.status, Some(409 | 502..=504)),
             _ => false,
         }
     }
@@ -135,11 +153,17 @@ mod tests {
             (Exit::Auth, 7),
             (Exit::Proxy, 8),
             (Exit::Lost, 9),
+            (Exit::NoSuchName, 10),
+            (Exit::SeveralNamed, 11),
+            (Exit::Gone, 12),
+            (Exit::ApiKey, 13),
+            (Exit::Api, 14),
+            (Exit::KeyFile, 15),
         ];
         for (exit, code) in all {
             assert_eq!(exit.code(), code);
             assert!(
-                EXIT_CODES_HELP.contains(&format!("  {code}  ")),
+                EXIT_CODES_HELP.contains(&format!("{code:>3}  ")),
                 "{code} not in help"
             );
         }

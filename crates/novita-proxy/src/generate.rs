@@ -41,6 +41,11 @@ const PAGE: Page<'static> = Page {
             ],
         },
         Example {
+            text: "A sandbox by the name in its metadata, resumed if paused and kept alive while \
+                   connected, with the API key that novita-sshconfig login stored:",
+            commands: &["ssh -o 'ProxyCommand=novita-proxy %h' user@myproj"],
+        },
+        Example {
             text: "A private sandbox: its traffic access token from the environment, which ssh \
                    passes on to the ProxyCommand:",
             commands: &[
@@ -78,6 +83,16 @@ const PAGE: Page<'static> = Page {
                    hosts.",
         },
         Entry {
+            term: "~/.ssh/novita/api_key",
+            text: "The Novita API key, one line, mode 0600 (novita-sshconfig login writes it); a \
+                   file that others can read is refused, as ssh refuses such keys.",
+        },
+        Entry {
+            term: "~/.cache/novita-ssh/names.json",
+            text: "Which sandbox ID each name had last time (~/Library/Caches/novita-ssh on macOS), \
+                   so the WebSocket opens while the API confirms the name.",
+        },
+        Entry {
             term: "/etc/ssl/certs",
             text: "The operating system's trust store on Debian and most Linux systems, found the \
                    way OpenSSL finds it (the keychain on macOS); trusted together with the bundled \
@@ -92,6 +107,20 @@ const PAGE: Page<'static> = Page {
         Entry {
             term: "NOVITA_TRAFFIC_TOKEN",
             text: "The traffic access token of a private sandbox, when --traffic-token is not given.",
+        },
+        Entry {
+            term: "NOVITA_API_KEY",
+            text: "The Novita API key. Without it, the key file (see FILES) is read; with neither, \
+                   HOST must be a sandbox ID and no API call is made.",
+        },
+        Entry {
+            term: "NOVITA_API_KEY_FILE",
+            text: "The API key file, when --api-key-file is not given.",
+        },
+        Entry {
+            term: "NOVITA_API_URL",
+            text: "The Novita API's base URL, when --api-url is not given (default \
+                   https://api.<domain>), as in the SDKs.",
         },
         Entry {
             term: "HTTPS_PROXY, https_proxy, ALL_PROXY, all_proxy",
@@ -143,7 +172,7 @@ mod tests {
             .iter()
             .map(|c| c.code)
             .collect();
-        assert_eq!(codes, (0..=9).collect::<Vec<u8>>());
+        assert_eq!(codes, (0..=15).collect::<Vec<u8>>());
         let page = PROGRAM.man_page().expect("renders");
         assert!(
             page.contains(".SH \"EXIT STATUS\"\n.TP\n\\fB0\\fR\n"),
@@ -175,7 +204,7 @@ mod tests {
     #[test]
     fn environment_variables_are_the_names_the_page_lists() {
         let vars: Vec<_> = PROGRAM.environment_variables().collect();
-        assert_eq!(vars.len(), 12, "{vars:?}");
+        assert_eq!(vars.len(), 15, "{vars:?}");
         for var in &vars {
             assert!(
                 !var.is_empty() && var.chars().all(|c| c.is_ascii_alphabetic() || c == '_'),
@@ -184,6 +213,8 @@ mod tests {
         }
         for var in [
             "NOVITA_TRAFFIC_TOKEN",
+            "NOVITA_API_KEY",
+            "NOVITA_API_URL",
             "https_proxy",
             "no_proxy",
             "SSL_CERT_DIR",

@@ -5,13 +5,17 @@
 //! [`handshake`]. What each failure means: [`exit`]. The binary is [`main`]; the modules
 //! are public so that fuzz targets and benchmarks can reach the parsers.
 
+pub mod api;
 pub mod cli;
 pub mod client;
 pub mod connect;
 pub mod exit;
 pub mod generate;
 pub mod handshake;
+pub mod keepalive;
 pub mod log;
+pub mod names;
+pub mod platform;
 pub mod serve;
 pub mod stdio;
 pub mod tunnel;
@@ -90,12 +94,12 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 fn client_main(args: &cli::ClientArgs) -> Result<(), Failure> {
     // Validate first: a bad HOST is refused before any network I/O or log line.
     let env = |name: &str| std::env::var(name).ok();
-    let target = client::target(args, &env)?;
+    let plan = client::plan(args, &env)?;
     log::init(args.verbose, open_log(args.log_file.as_deref())?);
     let rt = runtime()?;
     let result = rt.block_on(async {
         tokio::select! {
-            result = client::run(target, args) => result,
+            result = client::run(plan, args) => result,
             () = hang_up() => {
                 info!("signal received: exiting");
                 Ok(())

@@ -13,6 +13,10 @@ fn bin() -> Command {
     for var in novita_proxy::generate::PROGRAM.environment_variables() {
         cmd.env_remove(var);
     }
+    // No key file or name cache of the developer's own: an empty home.
+    let home = std::env::temp_dir().join(format!("novita-proxy-cli-home-{}", std::process::id()));
+    cmd.env("HOME", &home)
+        .env("XDG_CACHE_HOME", home.join(".cache"));
     cmd.stdin(Stdio::null());
     cmd
 }
@@ -288,7 +292,7 @@ fn a_proxy_that_refuses_exits_8_and_names_itself() {
     let (addr, server) = http_responder("407 Proxy Authentication Required");
     let proxy = format!("http://alice:s3cret@{addr}");
     let out = bin()
-        .args(["--domain", "sandbox.test", "abc"])
+        .args(["--domain", "sandbox.test", "iabcdefghijklmnopqrst"])
         .env("HTTPS_PROXY", &proxy)
         .output()
         .expect("run");
@@ -300,7 +304,10 @@ fn a_proxy_that_refuses_exits_8_and_names_itself() {
         "the password must not be printed: {err}"
     );
     let head = server.join().expect("server");
-    assert_eq!(head[0], "CONNECT 8081-abc.sandbox.test:443 HTTP/1.1");
+    assert_eq!(
+        head[0],
+        "CONNECT 8081-iabcdefghijklmnopqrst.sandbox.test:443 HTTP/1.1"
+    );
     assert!(
         head.iter()
             .any(|h| h == "Proxy-Authorization: Basic YWxpY2U6czNjcmV0"),
@@ -427,4 +434,125 @@ fn serve_refuses_bad_addresses_with_exit_2() {
         let out = bin().arg("serve").args(args).output().expect("run serve");
         assert_failure(&out, 2, needle);
     }
+}
+
+#[test]
+fn a_name_without_an_api_key_exits_13_before_any_network_io() {
+    let edge = Untouched::new();
+    let out = bin()
+        .args([
+            "--domain",
+            "sandbox.test",
+            "--connect-to",
+            &edge.addr(),
+            "myproj.novita",
+        ])
+        .output()
+        .expect("run");
+    assert_failure(&out, 13, "novita-sshconfig login");
+    assert!(stderr(&out).contains("'myproj' is a sandbox name"));
+    edge.assert_untouched();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_key_file_others_can_read_exits_15_before_any_network_io() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = dir.path().join("api_key");
+    std::fs::write(&key, "sk_secret_value\n").expect("write");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let edge = Untouched::new();
+    let out = bin()
+        .args([
+            "--domain",
+            "sandbox.test",
+            "--connect-to",
+            &edge.addr(),
+            "myproj",
+        ])
+        .env("NOVITA_API_KEY_FILE", &key)
+        .output()
+        .expect("run");
+    assert_failure(&out, 15, "chmod 600");
+    assert!(!stderr(&out).contains("sk_secret_value"));
+    edge.assert_untouched();
+    // With mode 0600 the same file is read: the API (nothing listens) is what fails then.
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let out = bin()
+        .args([
+            "--api-url",
+            &format!("http://{}", edge.addr()),
+            "--connect-timeout",
+            "1",
+            "myproj",
+        ])
+        .env("NOVITA_API_KEY_FILE", &key)
+        .output()
+        .expect("run");
+    assert_failure(&out, 14, "did not answer");
+}
+
+#[test]
+fn an_api_that_does_not_answer_exits_14() {
+    // Accepts the connection, reads the request, never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let holder = thread::spawn(move || {
+        let (stream, _) = listener.accept().expect("accept");
+        thread::sleep(Duration::from_secs(3));
+        drop(stream);
+    });
+    let out = bin()
+        .args([
+            "--api-url",
+            &format!("http://{addr}"),
+            "--connect-timeout",
+            "1",
+            "-vv",
+            "myproj",
+        ])
+        .env("NOVITA_API_KEY", "sk_secret_value")
+        .output()
+        .expect("run");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(14), "{err}");
+    assert!(out.stdout.is_empty());
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("novita-proxy: the Novita API at http://"),
+        "{err}"
+    );
+    assert!(last.contains("no answer within 1 s"), "{err}");
+    assert!(!err.contains("sk_secret_value"), "the key leaked: {err}");
+    holder.join().expect("holder");
+}
+
+#[test]
+fn a_refused_api_key_exits_13_and_is_never_printed() {
+    let (addr, server) = http_responder("401 Unauthorized");
+    let out = bin()
+        .args(["--api-url", &format!("http://{addr}"), "-vv", "myproj"])
+        .env("NOVITA_API_KEY", "sk_secret_value")
+        .output()
+        .expect("run");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(13), "{err}");
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("refused the API key from NOVITA_API_KEY (401)")
+            && last.contains("novita-sshconfig login"),
+        "{err}"
+    );
+    assert!(!err.contains("sk_secret_value"), "the key leaked: {err}");
+    let head = server.join().expect("server");
+    assert!(
+        head[0].starts_with("GET /v2/sandboxes?metadata=name%3Dmyproj&state=running%2Cpaused"),
+        "{head:?}"
+    );
+    assert!(
+        head.iter()
+            .any(|h| h.eq_ignore_ascii_case("x-api-key: sk_secret_value")),
+        "{head:?}"
+    );
 }

@@ -60,38 +60,42 @@ pub enum Transport {
     Tls(Box<TlsStream<Leg>>),
 }
 
+/// Where one connection goes: the URL's host and port, and how to get there.
+pub struct Endpoint<'a> {
+    /// `true` for TLS (`wss://`, `https://`).
+    pub secure: bool,
+    /// The URL's host: DNS, TLS SNI and the certificate check.
+    pub host: &'a str,
+    /// The URL's port.
+    pub port: u16,
+    /// `--connect-to`: where to open the TCP connection instead.
+    pub connect_to: Option<&'a (String, u16)>,
+    /// The HTTP proxy chosen for this host, if any.
+    pub proxy: Option<&'a Proxy>,
+    /// Trust anchors, needed when `secure` or the proxy is `https://`.
+    pub tls: Option<&'a Arc<tls::Roots>>,
+}
+
+impl Target {
+    /// The endpoint of the WebSocket URL.
+    pub fn endpoint(&self) -> Endpoint<'_> {
+        Endpoint {
+            secure: self.url.secure,
+            host: &self.url.host,
+            port: self.url.port,
+            connect_to: self.connect_to.as_ref(),
+            proxy: self.proxy.as_ref(),
+            tls: self.tls.as_ref(),
+        }
+    }
+}
+
 /// Opens the WebSocket for `target` within `timeout`. Returns the connection and any
 /// bytes read past the upgrade response.
 pub async fn open(target: &Target, timeout: Duration) -> Result<(Transport, Vec<u8>), Failure> {
     let deadline = Instant::now() + timeout;
     let url = &target.url;
-    let (tcp_host, tcp_port) = match &target.connect_to {
-        Some((h, p)) => (h.as_str(), *p),
-        None => (url.host.as_str(), url.port),
-    };
-    let leg = match &target.proxy {
-        None => Leg::Tcp(direct(tcp_host, tcp_port, deadline).await?),
-        Some(proxy) => via_proxy(target, proxy, tcp_host, tcp_port, deadline).await?,
-    };
-    let mut transport = if url.secure {
-        let config = tls_config(target).await?;
-        let name = tls::server_name(&url.host)?;
-        let connect = TlsConnector::from(config).connect(name, leg);
-        match tokio::time::timeout_at(deadline, connect).await {
-            Ok(Ok(stream)) => Transport::Tls(Box::new(stream)),
-            Ok(Err(e)) => return Err(tls::classify(&e, &url.host, Exit::Tls)),
-            Err(_) => {
-                return Err(timed_out(
-                    Exit::Tls,
-                    &format!("the TLS handshake with {}", url.host),
-                    timeout,
-                ))
-            }
-        }
-    } else {
-        Transport::Plain(leg)
-    };
-    crate::info!("connected to {}", url.host_header());
+    let mut transport = dial(&target.endpoint(), deadline, timeout).await?;
     match tokio::time::timeout_at(deadline, handshake::upgrade(&mut transport, target)).await {
         Ok(Ok(leftover)) => Ok((transport, leftover)),
         Ok(Err(f)) => Err(f),
@@ -103,8 +107,45 @@ pub async fn open(target: &Target, timeout: Duration) -> Result<(Transport, Vec<
     }
 }
 
-async fn tls_config(target: &Target) -> Result<Arc<ClientConfig>, Failure> {
-    match &target.tls {
+/// Opens TCP (directly or through the proxy) and, for a secure endpoint, TLS, before
+/// `deadline` (`timeout` is its length, for messages).
+pub async fn dial(
+    ep: &Endpoint<'_>,
+    deadline: Instant,
+    timeout: Duration,
+) -> Result<Transport, Failure> {
+    let (tcp_host, tcp_port) = match ep.connect_to {
+        Some((h, p)) => (h.as_str(), *p),
+        None => (ep.host, ep.port),
+    };
+    let leg = match ep.proxy {
+        None => Leg::Tcp(direct(tcp_host, tcp_port, deadline).await?),
+        Some(proxy) => via_proxy(ep, proxy, tcp_host, tcp_port, deadline).await?,
+    };
+    let transport = if ep.secure {
+        let config = tls_config(ep).await?;
+        let name = tls::server_name(ep.host)?;
+        let connect = TlsConnector::from(config).connect(name, leg);
+        match tokio::time::timeout_at(deadline, connect).await {
+            Ok(Ok(stream)) => Transport::Tls(Box::new(stream)),
+            Ok(Err(e)) => return Err(tls::classify(&e, ep.host, Exit::Tls)),
+            Err(_) => {
+                return Err(timed_out(
+                    Exit::Tls,
+                    &format!("the TLS handshake with {}", ep.host),
+                    timeout,
+                ))
+            }
+        }
+    } else {
+        Transport::Plain(leg)
+    };
+    crate::info!("connected to {}:{}", ep.host, ep.port);
+    Ok(transport)
+}
+
+async fn tls_config(ep: &Endpoint<'_>) -> Result<Arc<ClientConfig>, Failure> {
+    match ep.tls {
         Some(roots) => Ok(roots.config().await),
         None => Err(Failure::new(
             Exit::Internal,
@@ -143,7 +184,7 @@ async fn direct(host: &str, port: u16, deadline: Instant) -> Result<TcpStream, F
 }
 
 async fn via_proxy(
-    target: &Target,
+    ep: &Endpoint<'_>,
     proxy: &Proxy,
     host: &str,
     port: u16,
@@ -165,7 +206,7 @@ async fn via_proxy(
     })?;
     crate::info!("connected to proxy {shown} (from {})", proxy.source);
     let mut leg = if proxy.secure {
-        let config = tls_config(target).await?;
+        let config = tls_config(ep).await?;
         let name = tls::server_name(&proxy.host)?;
         match tokio::time::timeout_at(deadline, TlsConnector::from(config).connect(name, tcp)).await
         {
