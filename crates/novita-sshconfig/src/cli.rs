@@ -166,8 +166,8 @@ pub struct ProxyArgs {
 
     /// The time to live novita-proxy asks the API for when it connects and at each
     /// keepalive: the sandbox ends (or pauses) that many seconds after the session ends
-    /// [default: 600; at most 86400].
-    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    /// [default: 600; at most 2592000, 30 days].
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=2_592_000))]
     pub ttl: Option<u64>,
 
     /// Seconds between the keepalives that extend the sandbox's time to live while a session

@@ -63,8 +63,8 @@ pub struct ProxyOptions {
 /// The time to live novita-proxy asks for when none is set.
 pub const DEFAULT_TTL: u64 = 600;
 
-/// The longest time to live accepted: a day, the longest any Novita plan lets a sandbox run.
-pub const MAX_TTL: u64 = 86_400;
+/// The longest time to live accepted (30 days), as novita-proxy accepts it.
+pub const MAX_TTL: u64 = 86_400 * 30;
 
 /// Validates a time to live in seconds: 1 to [`MAX_TTL`].
 pub fn validate_ttl(secs: u64) -> Result<u64, ValidationError> {
@@ -74,7 +74,7 @@ pub fn validate_ttl(secs: u64) -> Result<u64, ValidationError> {
         Err(ValidationError::Invalid {
             what: "time to live",
             shown: secs.to_string(),
-            reason: "it must be 1 to 86400 seconds".to_owned(),
+            reason: "it must be 1 to 2592000 seconds (30 days)".to_owned(),
             hint: "pass the seconds a sandbox should live after the last keepalive, e.g. --ttl 600",
         })
     }

@@ -92,7 +92,7 @@ fn bad_settings_are_refused_on_one_line_and_nothing_is_written() {
         let before = env.snapshot();
         for bad in [
             &["--ttl", "0"][..],
-            &["--ttl", "86401"],
+            &["--ttl", "2592001"],
             &["--ttl", "ten"],
             &["--keepalive", "-1"],
             &["--ttl", "100", "--keepalive", "100"],
