@@ -77,13 +77,37 @@ pub enum Command {
     /// Install, remove or show the ssh config.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Store your Novita API key in ~/.ssh/novita/api_key (mode 0600), where novita-proxy
+    /// finds it even when VS Code starts it without your environment. The key is read from
+    /// a prompt that does not echo it, or from stdin when stdin is not a terminal
+    /// (`novita-sshconfig login < keyfile`); never from the command line. The API is asked
+    /// first whether it accepts the key. A different stored key is replaced only after you
+    /// confirm, or with --yes.
+    Login(LoginArgs),
+    /// Delete the stored API key (~/.ssh/novita/api_key). NOVITA_API_KEY, when set, still
+    /// applies.
+    Logout,
+    /// Create a sandbox from the kit's template, named NAME: then `ssh NAME.novita` reaches
+    /// it. Refused when a running or paused sandbox already has that name.
+    Create(CreateArgs),
     /// Name a sandbox: `ssh ALIAS.novita` then reaches SANDBOX_ID. Adding an existing alias
     /// replaces it.
     Add(AddArgs),
     /// Remove a named host.
     Remove(RemoveArgs),
-    /// List the named hosts.
-    List,
+    /// List your running and paused sandboxes (ID, name, state, template, end time) and the
+    /// named hosts. Without an API key, only the named hosts.
+    #[command(visible_alias = "ls")]
+    List(ListArgs),
+    /// Pause a sandbox: its memory and files are kept, open sessions end. `ssh NAME.novita`
+    /// (or `resume`) resumes it.
+    Pause(TargetArgs),
+    /// Resume a paused sandbox (a running one gets its time to live extended).
+    #[command(visible_alias = "start")]
+    Resume(TargetArgs),
+    /// Kill a sandbox: it and its files are gone for good. Asks first on a terminal.
+    #[command(visible_alias = "kill")]
+    Delete(TargetArgs),
     /// Write the sandbox template (template.ts + build.ts, or template.py + build.py) that
     /// makes sshd key-only, authorizes your public key and runs the WebSocket bridge.
     Template(TemplateArgs),
@@ -353,6 +377,70 @@ pub struct AddArgs {
     /// Show a unified diff of every file that would change, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// Options of `login`.
+#[derive(Debug, Clone, Args)]
+pub struct LoginArgs {
+    /// Store the key without asking the API whether it accepts it (offline).
+    #[arg(long)]
+    pub no_verify: bool,
+
+    /// A key on the command line, which is refused without being shown (other users can
+    /// read command lines): it is here only to say so.
+    #[arg(hide = true, value_name = "KEY")]
+    pub refused_key: Option<String>,
+}
+
+/// Options of `create`.
+#[derive(Debug, Clone, Args)]
+pub struct CreateArgs {
+    /// The sandbox's name (lower-case letters, digits, '_' and '-'): stored in its metadata
+    /// under the name key (default `name`), so that `ssh NAME.novita` finds it.
+    pub name: String,
+
+    /// The template to create it from: the one `novita-sshconfig template` writes is
+    /// registered as novita-ssh.
+    #[arg(long, value_name = "TEMPLATE", default_value = crate::template::TEMPLATE_NAME)]
+    pub template: String,
+
+    /// Seconds the sandbox lives before it ends (or pauses, with --auto-pause); connecting
+    /// with ssh extends it [default: the configured --ttl, else 600].
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=2_592_000))]
+    pub ttl: Option<u64>,
+
+    /// Pause instead of ending when the time to live runs out; `ssh NAME.novita` resumes it.
+    #[arg(long)]
+    pub auto_pause: bool,
+
+    /// Resume a paused sandbox when traffic reaches it (region domains only).
+    #[arg(long)]
+    pub auto_resume: bool,
+
+    /// Accept traffic only with the sandbox's traffic access token (novita-proxy fetches it
+    /// through the API when it connects).
+    #[arg(long)]
+    pub private: bool,
+
+    /// More metadata, KEY=VALUE (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub metadata: Vec<String>,
+}
+
+/// Options of `list`.
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    /// Print the sandboxes as a JSON array, for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The sandbox a command acts on.
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// A sandbox name, a sandbox ID, or an alias from `add` (each with or without .novita).
+    #[arg(value_name = "NAME|ID")]
+    pub sandbox: String,
 }
 
 /// Options of `remove`.

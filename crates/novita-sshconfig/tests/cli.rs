@@ -13,6 +13,7 @@ mod cli {
     pub mod doctor;
     pub mod hosts;
     pub mod keys;
+    pub mod login;
     pub mod sdk;
     pub mod settings;
     pub mod support;
