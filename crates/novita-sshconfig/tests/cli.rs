@@ -14,6 +14,7 @@ mod cli {
     pub mod hosts;
     pub mod keys;
     pub mod login;
+    pub mod sandboxes;
     pub mod sdk;
     pub mod settings;
     pub mod support;
