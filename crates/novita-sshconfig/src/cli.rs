@@ -23,12 +23,17 @@ Files:
   ~/.ssh/novita/settings.json  defaults and named hosts the config is generated from
   ~/.ssh/novita/id_ed25519     the key (and .pub)
   ~/.ssh/novita/known_hosts    host keys of sandboxes
+  ~/.ssh/novita/api_key        the Novita API key (mode 0600), written by login
   ~/.ssh/config                gets a marked section with one Include line
   ~/.ssh/config.novita-ssh.bak the previous version of ~/.ssh/config
 
 Examples:
   novita-sshconfig init                       key, ssh config and template in ./novita-ssh-template
-  ssh <sandbox-id>.novita                     then connect to any sandbox built from the template
+  novita-sshconfig login                      store the API key (prompted, or from stdin)
+  novita-sshconfig create myproj              a sandbox from the template, named myproj
+  ssh myproj.novita                           connect by name (a paused sandbox is resumed)
+  ssh <sandbox-id>.novita                     or by ID, with or without an API key
+  novita-sshconfig list                       sandboxes: ID, name, state, template, end time
   novita-sshconfig add web <sandbox-id>       ssh web.novita (also listed in VS Code Remote-SSH)
   novita-sshconfig doctor --connect web       check the setup and the sandbox's sshd
   novita-sshconfig config uninstall           undo: ~/.ssh/config is back to its bytes before init
@@ -36,8 +41,10 @@ Examples:
 
 /// Keys, ssh config and sandbox template for reaching Novita sandboxes with plain OpenSSH.
 ///
-/// After `novita-sshconfig init`, `ssh <sandbox-id>.novita`, scp, rsync, sftp and VS Code
-/// Remote-SSH reach a sandbox built from the generated template, through `novita-proxy`.
+/// After `novita-sshconfig init`, `ssh <name>.novita` (or `<sandbox-id>.novita`), scp, rsync,
+/// sftp and VS Code Remote-SSH reach a sandbox built from the generated template, through
+/// `novita-proxy`. `login` stores the API key; `create`, `list`, `pause`, `resume` and
+/// `delete` manage sandboxes.
 #[derive(Debug, Parser)]
 #[command(
     name = "novita-sshconfig",
@@ -124,7 +131,8 @@ pub enum ConfigCommand {
     /// is kept as config.novita-ssh.bak beside it.
     Install(InstallArgs),
     /// Remove the marked section from ~/.ssh/config (which is then byte for byte what it
-    /// was before), ~/.ssh/novita/config and settings.json. Keys stay unless --purge-keys.
+    /// was before), ~/.ssh/novita/config and settings.json. Keys (the API key too) stay
+    /// unless --purge-keys.
     Uninstall(UninstallArgs),
     /// Show the kit's config and whether ~/.ssh/config includes it. Never writes.
     Show(ShowArgs),
@@ -244,7 +252,8 @@ pub struct UninstallArgs {
     #[command(flatten)]
     pub write: WriteArgs,
 
-    /// Also delete the kit's key pair and known_hosts (and ~/.ssh/novita when empty).
+    /// Also delete the kit's key pair, known_hosts and the API key (and ~/.ssh/novita when
+    /// empty).
     #[arg(long)]
     pub purge_keys: bool,
 }

@@ -553,6 +553,7 @@ pub fn uninstall(ctx: &Ctx, args: &UninstallArgs) -> anyhow::Result<()> {
             p.default_key.clone(),
             crate::keys::public_path(&p.default_key),
             p.known_hosts.clone(),
+            p.api_key.clone(),
         ] {
             if fs::symlink_metadata(&file).is_ok() {
                 // Keys are not text: list them without contents.
