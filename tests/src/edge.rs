@@ -1,6 +1,9 @@
 //! An nginx TLS edge that behaves like Novita's: `wss://<port>-<id>.sandbox.test` routed by
 //! Host to the bridge registered for that ID, 502 for unknown IDs, and optionally a
 //! traffic token required for one ID (403 without it).
+//!
+//! With a [`Platform`] attached, `api.sandbox.test` is its API and every other host without a
+//! route of its own goes to its edge router, which answers by the sandbox's state.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -11,6 +14,7 @@ use std::time::Duration;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use tempfile::TempDir;
 
+use crate::platform::Platform;
 use crate::tools::is_root;
 use crate::{require_tool, start_on_free_port, try_wait_for_port, Proc};
 
@@ -21,6 +25,14 @@ pub const EDGE_DOMAIN: &str = "sandbox.test";
 #[derive(Debug, Default, Clone)]
 pub struct EdgeBuilder {
     routes: Vec<Route>,
+    platform: Option<PlatformPorts>,
+}
+
+/// Where a [`Platform`] listens: its API and its edge router.
+#[derive(Debug, Clone, Copy)]
+struct PlatformPorts {
+    api: u16,
+    router: u16,
 }
 
 #[derive(Debug, Clone)]
@@ -61,6 +73,16 @@ impl EdgeBuilder {
         self
     }
 
+    /// Puts `platform` behind the edge: `https://api.sandbox.test` is its API, and every
+    /// `*.sandbox.test` host without a route of its own goes to its edge router.
+    pub fn platform(mut self, platform: &Platform) -> Self {
+        self.platform = Some(PlatformPorts {
+            api: platform.api_port(),
+            router: platform.router_port(),
+        });
+        self
+    }
+
     /// Generates the CA and certificate, writes the config and starts nginx.
     ///
     /// # Panics
@@ -77,9 +99,9 @@ impl EdgeBuilder {
         fs::write(&ca_path, ca_pem).unwrap();
         fs::write(d.join("edge.pem"), cert_pem).unwrap();
         fs::write(d.join("edge.key"), key_pem).unwrap();
-        let routes = self.routes;
+        let (routes, platform) = (self.routes, self.platform);
         let (port, proc) = start_nginx("nginx edge", d, |port| {
-            nginx_conf(&routes, port, &d.display().to_string())
+            nginx_conf(&routes, platform, port, &d.display().to_string())
         });
         Edge {
             port,
@@ -118,6 +140,20 @@ impl Edge {
             "--cacert".into(),
             self.ca_pem.display().to_string(),
         ]
+    }
+
+    /// The `novita-proxy` options that reach this edge and its platform's API through it:
+    /// [`Edge::proxy_args`] and `--api-url https://api.sandbox.test`.
+    pub fn platform_proxy_args(&self) -> Vec<String> {
+        let mut args = self.proxy_args();
+        args.extend(["--api-url".to_owned(), self.api_url()]);
+        args
+    }
+
+    /// `https://api.sandbox.test`: the API of the attached platform, through this edge (reach
+    /// it with `--connect-to 127.0.0.1:<port>` and the CA).
+    pub fn api_url(&self) -> String {
+        format!("https://api.{EDGE_DOMAIN}")
     }
 
     /// The Host name of a sandbox port on this edge (`8081-<id>.sandbox.test`).
@@ -214,7 +250,7 @@ events {{ worker_connections 4096; }}
     conf
 }
 
-fn nginx_conf(routes: &[Route], port: u16, dir: &str) -> String {
+fn nginx_conf(routes: &[Route], platform: Option<PlatformPorts>, port: u16, dir: &str) -> String {
     let mut conf = nginx_main_conf(dir);
     write!(
         conf,
@@ -230,8 +266,9 @@ fn nginx_conf(routes: &[Route], port: u16, dir: &str) -> String {
     ssl_certificate_key {dir}/edge.key;
     map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
     map $host $bridge {{
-        default "";
-"#
+        default "{default}";
+"#,
+        default = platform.map_or(String::new(), |p| format!("127.0.0.1:{}", p.router)),
     )
     .unwrap();
     for r in routes.iter().filter(|r| r.token.is_none()) {
@@ -266,6 +303,29 @@ fn nginx_conf(routes: &[Route], port: u16, dir: &str) -> String {
 "#
     )
     .unwrap();
+    if let Some(p) = platform {
+        // The API: plain requests, answered within the client's own timeouts (a hung API
+        // must look hung to the client, not end in nginx's 504 first).
+        write!(
+            conf,
+            r#"    server {{
+        listen 127.0.0.1:{port} ssl;
+        server_name api.{EDGE_DOMAIN};
+        location / {{
+            proxy_pass http://127.0.0.1:{};
+            proxy_http_version 1.1;
+            proxy_set_header Host $host;
+            proxy_set_header Connection "";
+            proxy_connect_timeout 5s;
+            proxy_read_timeout 3600s;
+            proxy_send_timeout 3600s;
+        }}
+    }}
+"#,
+            p.api
+        )
+        .unwrap();
+    }
     for r in routes.iter() {
         let Some(token) = &r.token else { continue };
         write!(

@@ -12,6 +12,7 @@
 //! - [`TlsFront`]: nginx `stream` TLS termination in front of a port (an `https://` proxy).
 //! - [`FaultRelay`]: a TCP relay that can pass, blackhole, delay or reset.
 //! - [`HttpServer`], [`CountingListener`]: small loopback servers for forwards and probes.
+//! - [`platform::Platform`]: a stand-in of the Novita API, edge routing and envd.
 //! - [`Rig`]: sshd + bridge (+ edge) wired together, with the ssh command to reach it.
 
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
@@ -22,6 +23,7 @@ mod fault;
 mod files;
 mod http;
 mod net;
+pub mod platform;
 mod process;
 mod rig;
 mod run;

@@ -33,6 +33,7 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub(crate) use template::python;
 pub use template::{Step, TemplateSpec};
 
 use downloads::Download;

@@ -5,7 +5,9 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
 
+mod api;
 mod network;
+mod platform;
 mod proxy;
 mod sandbox;
 mod sshconfig;
