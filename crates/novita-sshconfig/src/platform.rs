@@ -290,7 +290,10 @@ mod tests {
             ends(Some("2026-01-02T05:30:00.5Z"), now),
             "05:30:00 UTC (in 2h 30m)"
         );
-        assert_eq!(ends(Some("2026-01-02T02:59:20Z"), now), "02:59:20 UTC (40s ago)");
+        assert_eq!(
+            ends(Some("2026-01-02T02:59:20Z"), now),
+            "02:59:20 UTC (40s ago)"
+        );
         assert_eq!(ends(None, now), "-");
         assert_eq!(ends(Some("soon"), now), "soon");
     }

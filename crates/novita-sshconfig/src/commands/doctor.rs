@@ -91,7 +91,12 @@ pub fn doctor(ctx: &Ctx, args: &DoctorArgs) -> anyhow::Result<()> {
     }
     let mut checks = run_checks(&inputs);
     let api_on = options.api_enabled();
-    checks.extend(api_checks(ctx, &settings, api_on, args.connect.then_some(&inputs.host)));
+    checks.extend(api_checks(
+        ctx,
+        &settings,
+        api_on,
+        args.connect.then_some(&inputs.host),
+    ));
     if args.connect {
         checks.extend(connect_checks(&inputs));
     }

@@ -151,7 +151,10 @@ pub fn login(ctx: &Ctx, args: &LoginArgs) -> anyhow::Result<()> {
                 ),
             ));
         }
-        if !ctx.confirm(&format!("Replace the API key stored in {}?", path.display()))? {
+        if !ctx.confirm(&format!(
+            "Replace the API key stored in {}?",
+            path.display()
+        ))? {
             return Err(failure(Code::Cancelled, "cancelled: nothing was changed"));
         }
     }

@@ -191,9 +191,8 @@ pub fn list(ctx: &Ctx, args: &ListArgs) -> anyhow::Result<()> {
     let mut sandboxes = block_on(p.api.list(&[], &[State::Running, State::Paused]))?
         .map_err(|e| api_error(&e, "list"))?;
     let key = p.name_key.as_str();
-    sandboxes.sort_by(|a, b| {
-        (name_of(a, key), &a.sandbox_id).cmp(&(name_of(b, key), &b.sandbox_id))
-    });
+    sandboxes
+        .sort_by(|a, b| (name_of(a, key), &a.sandbox_id).cmp(&(name_of(b, key), &b.sandbox_id)));
     let aliases = |id: &str| -> Vec<String> {
         settings
             .hosts
@@ -249,7 +248,10 @@ pub fn list(ctx: &Ctx, args: &ListArgs) -> anyhow::Result<()> {
 fn target(ctx: &Ctx, args: &TargetArgs) -> anyhow::Result<(Platform, platform::Resolved)> {
     // A bad NAME|ID is refused before the key is even looked for.
     let settings = ctx.settings()?;
-    let bare = args.sandbox.strip_suffix(HOST_SUFFIX).unwrap_or(&args.sandbox);
+    let bare = args
+        .sandbox
+        .strip_suffix(HOST_SUFFIX)
+        .unwrap_or(&args.sandbox);
     if settings.host(bare).is_none() {
         parse_destination(&args.sandbox)?;
     }

@@ -81,7 +81,10 @@ fn bad_keys_refused_keys_and_keys_on_the_command_line_write_nothing() {
     let all = refused(&env.run_with(&["login", KEY], "", &vars), 2);
     assert!(!all.contains(KEY), "the key on argv was echoed: {all}");
     let all = refused(&env.run_with(&["login"], "sk_wrong_key", &vars), 13);
-    assert!(all.contains("refused") && !all.contains("sk_wrong_key"), "{all}");
+    assert!(
+        all.contains("refused") && !all.contains("sk_wrong_key"),
+        "{all}"
+    );
     // An API that does not answer.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead = format!("http://{}", closed.local_addr().unwrap());
@@ -129,7 +132,8 @@ fn the_proxy_command_names_the_key_file_when_ssh_looks_elsewhere_for_home() {
     let args = env.proxy_args_seen_by_ssh(&host);
     let file = env.kit("api_key").display().to_string();
     assert!(
-        args.windows(2).any(|w| w[0] == "--api-key-file" && w[1] == file),
+        args.windows(2)
+            .any(|w| w[0] == "--api-key-file" && w[1] == file),
         "{args:?}"
     );
     assert!(!fs::read_to_string(env.kit("config")).unwrap().contains(KEY));

@@ -51,10 +51,15 @@ fn list_shows_sandboxes_with_names_and_the_named_hosts() {
         "{out}"
     );
     assert!(
-        lines[3].contains("web") && lines[3].contains("novita-ssh") && lines[3].contains("UTC (in "),
+        lines[3].contains("web")
+            && lines[3].contains("novita-ssh")
+            && lines[3].contains("UTC (in "),
         "{out}"
     );
-    assert!(out.contains("alias1.novita"), "the named hosts follow: {out}");
+    assert!(
+        out.contains("alias1.novita"),
+        "the named hosts follow: {out}"
+    );
 
     let json: serde_json::Value = serde_json::from_str(&env.ok(&["list", "--json"])).unwrap();
     let web = &json.as_array().unwrap()[2];

@@ -312,13 +312,19 @@ impl ApiStub {
                 let target = first.split_whitespace().nth(1).unwrap_or("").to_owned();
                 seen.lock().unwrap().push((first.trim().to_owned(), right));
                 let (status, body) = if !right {
-                    ("401 Unauthorized", r#"{"code":401,"message":"Invalid API key"}"#.to_owned())
+                    (
+                        "401 Unauthorized",
+                        r#"{"code":401,"message":"Invalid API key"}"#.to_owned(),
+                    )
                 } else if target == "/sandboxes/quota" {
                     ("200 OK", r#"{"limit":{"maxLengthHours":1}}"#.to_owned())
                 } else if target.starts_with("/v2/sandboxes") {
                     ("200 OK", list.clone())
                 } else {
-                    ("404 Not Found", r#"{"code":404,"message":"not found"}"#.to_owned())
+                    (
+                        "404 Not Found",
+                        r#"{"code":404,"message":"not found"}"#.to_owned(),
+                    )
                 };
                 let mut stream = reader.into_inner();
                 let _ = write!(
