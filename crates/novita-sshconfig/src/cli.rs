@@ -124,6 +124,8 @@ pub enum Command {
 }
 
 /// `config` subcommands.
+// Parsed once per run: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Write ~/.ssh/novita/config and the marked Include section at the top of

@@ -366,6 +366,22 @@ fn the_quick_start_by_name_login_create_ssh_list_pause_delete() {
     );
     assert_eq!(out.stdout_text().trim(), "by-name");
 
+    // doctor: the key file, the API, the sandbox's state and end time, then a login.
+    let out = run_ok(
+        &mut machine.sshconfig(&["doctor", "--connect", "myproj"]),
+        LIMIT,
+    );
+    let report = out.stdout_text();
+    assert!(report.contains("ok    API key: "), "{report}");
+    assert!(report.contains("ok    Novita API: "), "{report}");
+    assert!(
+        report.contains(&format!(
+            "ok    sandbox: myproj.novita is myproj ({id}): running, ends "
+        )),
+        "{report}"
+    );
+    assert!(report.contains("ok    connect: "), "{report}");
+
     let out = run_ok(&mut machine.sshconfig(&["list", "--json"]), LIMIT);
     let listed: serde_json::Value = serde_json::from_str(&out.stdout_text()).unwrap();
     let mine: Vec<_> = listed
