@@ -173,7 +173,7 @@ _novita__sshconfig() {
             return 0
             ;;
         novita__subcmd__sshconfig__subcmd__add)
-            opts="-v -y -h --domain --url --proxy --cacert --connect-to --api --api-url --name-key --ttl --keepalive --user --traffic-token --dry-run --verbose --yes --help"
+            opts="-v -y -h --domain --url --proxy --cacert --connect-to --api --api-url --name-key --ttl --keepalive --quota-warning --user --traffic-token --dry-run --verbose --yes --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -217,6 +217,10 @@ _novita__sshconfig() {
                     ;;
                 --keepalive)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --quota-warning)
+                    COMPREPLY=($(compgen -W "on off" -- "${cur}"))
                     return 0
                     ;;
                 --user)
@@ -319,7 +323,7 @@ _novita__sshconfig() {
             return 0
             ;;
         novita__subcmd__sshconfig__subcmd__config__subcmd__install)
-            opts="-v -y -h --dry-run --ssh-config --domain --url --proxy --cacert --connect-to --api --api-url --name-key --ttl --keepalive --user --proxy-command-path --verbose --yes --help"
+            opts="-v -y -h --dry-run --ssh-config --domain --url --proxy --cacert --connect-to --api --api-url --name-key --ttl --keepalive --quota-warning --user --proxy-command-path --verbose --yes --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -367,6 +371,10 @@ _novita__sshconfig() {
                     ;;
                 --keepalive)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --quota-warning)
+                    COMPREPLY=($(compgen -W "on off" -- "${cur}"))
                     return 0
                     ;;
                 --user)
@@ -745,7 +753,7 @@ _novita__sshconfig() {
             return 0
             ;;
         novita__subcmd__sshconfig__subcmd__init)
-            opts="-v -y -h --dry-run --ssh-config --domain --url --proxy --cacert --connect-to --api --api-url --name-key --ttl --keepalive --user --proxy-command-path --passphrase-file --key --lang --out --bridge --bridge-url --no-template --verbose --yes --help"
+            opts="-v -y -h --dry-run --ssh-config --domain --url --proxy --cacert --connect-to --api --api-url --name-key --ttl --keepalive --quota-warning --user --proxy-command-path --passphrase-file --key --lang --out --bridge --bridge-url --no-template --verbose --yes --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -793,6 +801,10 @@ _novita__sshconfig() {
                     ;;
                 --keepalive)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --quota-warning)
+                    COMPREPLY=($(compgen -W "on off" -- "${cur}"))
                     return 0
                     ;;
                 --user)

@@ -208,6 +208,11 @@ pub struct ProxyArgs {
     /// is open; 0 turns them off [default: a third of the time to live].
     #[arg(long, value_name = "SECS")]
     pub keepalive: Option<u64>,
+
+    /// Whether novita-proxy warns (one line on stderr, which ssh shows) before the
+    /// account's maximum sandbox length ends a session [default: on].
+    #[arg(long, value_enum, value_name = "on|off")]
+    pub quota_warning: Option<Switch>,
 }
 
 /// On or off.

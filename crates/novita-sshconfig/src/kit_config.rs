@@ -113,6 +113,9 @@ impl KitConfig<'_> {
             if let Some(keepalive) = opts.keepalive {
                 flag("--keepalive", "keepalive", keepalive.to_string());
             }
+            if opts.quota_warning == Some(false) {
+                words.push(("flag", "--no-quota-warning".to_owned()));
+            }
         } else {
             words.push(("flag", "--no-api".to_owned()));
         }

@@ -58,6 +58,10 @@ pub struct ProxyOptions {
     /// Seconds between keepalives while connected, 0 for none (`--keepalive`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub keepalive: Option<u64>,
+    /// Whether novita-proxy warns before the account's maximum sandbox length ends a
+    /// session (`false` writes `--no-quota-warning`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota_warning: Option<bool>,
 }
 
 /// The time to live novita-proxy asks for when none is set.
@@ -141,6 +145,7 @@ impl ProxyOptions {
                 .transpose()?,
             ttl: self.ttl.map(validate_ttl).transpose()?,
             keepalive: self.keepalive,
+            quota_warning: self.quota_warning,
         })
     }
 
@@ -178,6 +183,7 @@ impl ProxyOptions {
             name_key: self.name_key.clone().or_else(|| defaults.name_key.clone()),
             ttl: self.ttl.or(defaults.ttl),
             keepalive: self.keepalive.or(defaults.keepalive),
+            quota_warning: self.quota_warning.or(defaults.quota_warning),
         }
     }
 }

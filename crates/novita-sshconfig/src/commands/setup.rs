@@ -45,6 +45,7 @@ pub(super) fn proxy_options(args: &ProxyArgs) -> anyhow::Result<ProxyOptions> {
         name_key: args.name_key.clone(),
         ttl: args.ttl,
         keepalive: args.keepalive,
+        quota_warning: args.quota_warning.map(crate::cli::Switch::is_on),
     }
     .validated()?)
 }

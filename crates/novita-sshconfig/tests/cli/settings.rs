@@ -50,6 +50,10 @@ fn per_host_settings_override_the_global_ones() {
     let env = Env::new();
     env.init(&["--ttl", "1200"]);
     env.ok(&["add", "old", ID, "--api", "off"]);
+    env.ok(&["add", "quiet", ID, "--quota-warning", "off"]);
+    assert!(env
+        .g("quiet.novita", "proxycommand")
+        .ends_with("--ttl 1200 --no-quota-warning %h"));
     env.ok(&["add", "long", "ilong0000000000000000", "--keepalive", "0"]);
     assert_eq!(
         env.proxy_args_seen_by_ssh("old.novita"),
@@ -102,6 +106,7 @@ fn bad_settings_are_refused_on_one_line_and_nothing_is_written() {
             &["--api-url", "https://x/?k=1"],
             &["--api-url", "https://user:pw@x"],
             &["--api", "maybe"],
+            &["--quota-warning", "no"],
         ] {
             for command in [&["config", "install"][..], &["add", "web", ID]] {
                 let mut args = command.to_vec();
