@@ -126,7 +126,7 @@ pub fn create(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<()> {
         other => api_error(&other, name.as_str()),
     })?;
     ctx.say(format!(
-        "Created sandbox {} named {name} from {template}; it {} {} after the last session (--ttl).",
+        "Created sandbox {} named {name} from {template}; it {} in {} unless a session keeps it alive (--ttl).",
         created.sandbox_id,
         if args.auto_pause { "pauses" } else { "ends" },
         platform::span(std::time::Duration::from_secs(ttl)),
