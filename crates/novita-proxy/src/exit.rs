@@ -41,6 +41,8 @@ pub enum Exit {
     Api = 14,
     /// The API key file is readable by others, or cannot be read.
     KeyFile = 15,
+    /// The sandbox's bridge closed the WebSocket with an error code (not 1000 or 1001).
+    BridgeError = 16,
 }
 
 impl Exit {
@@ -69,7 +71,8 @@ Exit codes:
  12  the Novita API does not know the sandbox (404): it was killed or timed out
  13  API key missing (a name needs it: novita-sshconfig login) or refused (401/403)
  14  the Novita API did not answer, or answered with an error
- 15  the API key file is readable by others (chmod 600 it) or cannot be read";
+ 15  the API key file is readable by others (chmod 600 it) or cannot be read
+ 16  the sandbox's bridge closed the connection with an error code";
 
 /// A failure with its exit code and a one-line message `"<problem>: <fix>"`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,6 +162,7 @@ mod tests {
             (Exit::ApiKey, 13),
             (Exit::Api, 14),
             (Exit::KeyFile, 15),
+            (Exit::BridgeError, 16),
         ];
         for (exit, code) in all {
             assert_eq!(exit.code(), code);

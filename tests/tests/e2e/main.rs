@@ -9,5 +9,6 @@ mod api;
 mod network;
 mod platform;
 mod proxy;
+mod rfc6455;
 mod sandbox;
 mod sshconfig;
