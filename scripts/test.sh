@@ -6,9 +6,9 @@
 #   scripts/test.sh [--install-only | --no-install] [-- CARGO-TEST-ARGS...]
 #
 # What it installs, each only when missing:
-#   - apt packages: a C compiler (for ring), OpenSSH client and server, rsync, nginx with its
-#     stream module, tinyproxy, socat, curl, sshpass, debootstrap, util-linux, iproute2,
-#     python3 with venv, node and npm;
+#   - apt packages: a C compiler (for ring) and OpenSSL's headers (for websocat), OpenSSH
+#     client and server, rsync, nginx with its stream module, tinyproxy, socat, curl,
+#     sshpass, debootstrap, util-linux, iproute2, python3 with venv, node and npm;
 #   - Rust (rustup, stable) when there is no cargo;
 #   - websocat 1.14.1 (cargo install --locked), the bridge of the documented template;
 #   - the novita-sandbox SDKs the template tests load: npm (`npm ci` in
@@ -72,9 +72,10 @@ if [ -n "${SUDO_UID:-}" ] && [ "$SUDO_UID" != 0 ]; then
   trap give_back EXIT
 fi
 
-# Debian packages the tests run, built against or install with.
+# Debian packages the tests run, built against or install with (websocat builds against
+# OpenSSL).
 packages=(
-  gcc libc6-dev curl ca-certificates git procps
+  gcc libc6-dev pkg-config libssl-dev curl ca-certificates git procps
   openssh-server openssh-client rsync nginx libnginx-mod-stream tinyproxy socat sshpass
   debootstrap util-linux iproute2 python3 python3-venv
 )
