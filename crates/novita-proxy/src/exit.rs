@@ -41,6 +41,15 @@ pub enum Exit {
     Api = 14,
     /// The API key file is readable by others, or cannot be read.
     KeyFile = 15,
+    /// `known-hosts`: envd refused the access token (401/403).
+    EnvdAuth = 16,
+    /// `known-hosts`: envd could not be reached, or answered with an error.
+    Envd = 17,
+    /// `known-hosts`: envd's answer is not a public host key.
+    BadHostKey = 18,
+    /// `known-hosts`: the sandbox offered a host key the platform does not report for it,
+    /// or the platform's keys differ from those recorded for its ID.
+    HostKeyMismatch = 19,
 }
 
 impl Exit {
@@ -69,7 +78,12 @@ Exit codes:
  12  the Novita API does not know the sandbox (404): it was killed or timed out
  13  API key missing (a name needs it: novita-sshconfig login) or refused (401/403)
  14  the Novita API did not answer, or answered with an error
- 15  the API key file is readable by others (chmod 600 it) or cannot be read";
+ 15  the API key file is readable by others (chmod 600 it) or cannot be read
+ 16  known-hosts: envd refused the access token the API gave (401/403)
+ 17  known-hosts: envd did not answer, or answered with an error
+ 18  known-hosts: envd's answer is not a public host key (nothing is trusted)
+ 19  known-hosts: the sandbox offered a host key the platform does not report for
+     it, or its keys differ from those recorded for its ID (possible interception)";
 
 /// A failure with its exit code and a one-line message `"<problem>: <fix>"`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,6 +173,10 @@ mod tests {
             (Exit::ApiKey, 13),
             (Exit::Api, 14),
             (Exit::KeyFile, 15),
+            (Exit::EnvdAuth, 16),
+            (Exit::Envd, 17),
+            (Exit::BadHostKey, 18),
+            (Exit::HostKeyMismatch, 19),
         ];
         for (exit, code) in all {
             assert_eq!(exit.code(), code);
