@@ -129,17 +129,15 @@ impl Cache {
         Some(Pending { path })
     }
 
+    /// Whether a fetch of `id`'s keys is under way (a fresh marker).
+    pub fn fetching(&self, id: &SandboxId) -> bool {
+        fresh(&self.pending_path(id))
+    }
+
     /// When a fresh background fetch of `id` is under way, waits up to `limit` for it and
     /// returns its keys; `None` at once when there is none, or when it ends without keys.
     pub async fn wait_for_fetch(&self, id: &SandboxId, limit: Duration) -> Option<Vec<HostKey>> {
         let pending = self.pending_path(id);
-        let fresh = |p: &Path| {
-            std::fs::metadata(p)
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| SystemTime::now().duration_since(t).ok())
-                .is_some_and(|age| age < PENDING_STALE)
-        };
         if !fresh(&pending) {
             return None;
         }
@@ -201,6 +199,15 @@ impl Drop for Pending {
 /// Whether both hold the same keys, in any order.
 pub fn same_set(a: &[HostKey], b: &[HostKey]) -> bool {
     a.len() == b.len() && a.iter().all(|k| b.iter().any(|o| o.same(k)))
+}
+
+/// Whether the marker at `path` exists and is younger than [`PENDING_STALE`].
+fn fresh(path: &Path) -> bool {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| SystemTime::now().duration_since(t).ok())
+        .is_some_and(|age| age < PENDING_STALE)
 }
 
 /// Marks `path` as used now, so that pruning keeps it.

@@ -62,6 +62,10 @@ pub async fn run(args: KnownHostsArgs) -> Result<(), Failure> {
         offered,
     } = args;
     let invocation = Invocation::parse(invocation.as_deref());
+    if invocation == Invocation::Address {
+        // ssh asks by the server's address (CheckHostIP): sandboxes have none of their own.
+        return Ok(());
+    }
     let mut asked = Vec::new();
     for host in client.host.iter().chain(&more_hosts) {
         asked.push(parse_asked(host)?);
@@ -72,9 +76,6 @@ pub async fn run(args: KnownHostsArgs) -> Result<(), Failure> {
             "missing HOST: pass the host ssh looks up, as KnownHostsCommand's %H",
         ));
     };
-    if invocation == Invocation::Address {
-        return Ok(());
-    }
     let offered = offered
         .as_deref()
         .filter(|k| !k.is_empty() && *k != "NONE")
@@ -256,7 +257,10 @@ async fn keys_for(
     if token.is_none() {
         crate::info!("the API gave no envd access token for {id}: reading without one");
     }
-    let keys = envd.host_keys(&id, info.domain.as_deref(), token).await?;
+    let fetching = cache.and_then(|c| c.begin_fetch(&id));
+    let keys = envd.host_keys(&id, info.domain.as_deref(), token).await;
+    drop(fetching);
+    let keys = keys?;
     if let Some(cache) = cache {
         match cache.store(&id, &keys) {
             Ok(()) => {}
@@ -307,7 +311,7 @@ pub fn prefetch(envd: Envd, id: SandboxId, domain: Option<String>, token: Option
     let Some(cache) = Cache::user().filter(Cache::in_use) else {
         return;
     };
-    if cache.load(&id).is_some() {
+    if cache.load(&id).is_some() || cache.fetching(&id) {
         return;
     }
     let Some(pending) = cache.begin_fetch(&id) else {
