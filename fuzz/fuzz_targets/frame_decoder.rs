@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
                 match decoder.decode(&mut pending) {
                     Ok((used, event)) => {
                         assert!(used <= pending.len());
-                        if let Some(Event::Data(a, b)) = event {
+                        if let Some(Event::Data(a, b) | Event::Text(a, b, _)) = event {
                             assert!(a <= b && b <= used);
                         }
                         pending.drain(..used);

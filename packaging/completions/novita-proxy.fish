@@ -87,7 +87,7 @@ complete -c novita-proxy -n "__fish_novita_proxy_using_subcommand known-hosts" -
 complete -c novita-proxy -n "__fish_novita_proxy_using_subcommand known-hosts" -l invocation -d 'Which lookup ssh makes (%I): ORDER (before the key exchange: recorded keys only, no network), HOSTNAME (the keys, fetched when not recorded; the default) or ADDRESS (nothing: sandboxes have no address of their own)' -r -f -a "ORDER\t''
 HOSTNAME\t''
 ADDRESS\t''"
-complete -c novita-proxy -n "__fish_novita_proxy_using_subcommand known-hosts" -l offered -d 'The host key the sandbox offered, in base64 (%K; NONE when there is none yet). A key the platform does not report for the sandbox is refused with one line saying so (exit 19), instead of ssh\'s REMOTE HOST IDENTIFICATION HAS CHANGED' -r
+complete -c novita-proxy -n "__fish_novita_proxy_using_subcommand known-hosts" -l offered -d 'The host key the sandbox offered, in base64 (%K; NONE when there is none yet). A key the platform does not report for the sandbox is refused with one line saying so (exit 20), instead of ssh\'s REMOTE HOST IDENTIFICATION HAS CHANGED' -r
 complete -c novita-proxy -n "__fish_novita_proxy_using_subcommand known-hosts" -l no-proxy -d 'Connect directly, ignoring --proxy and the proxy environment variables'
 complete -c novita-proxy -n "__fish_novita_proxy_using_subcommand known-hosts" -l no-api -d 'Never call the Novita API, even with a key: HOST must be a sandbox ID, and the sandbox is neither resumed nor kept alive'
 complete -c novita-proxy -n "__fish_novita_proxy_using_subcommand known-hosts" -l no-quota-warning -d 'Do not warn when the account\'s maximum sandbox length is about to end the session'

@@ -81,7 +81,7 @@ pub enum Command {
     /// sandbox ID (<cache dir>/novita-ssh/host-keys/<id>); a different key for a recorded
     /// ID is refused, never replaced. Takes the client's options (--domain, --api-url,
     /// --connect-to, --cacert, --proxy, ...); only those that reach the API and envd matter.
-    /// Failures print one line on stderr and exit non-zero (codes 16-19 for envd and
+    /// Failures print one line on stderr and exit non-zero (codes 17-20 for envd and
     /// the keys), so that ssh stops.
     KnownHosts(Box<KnownHostsArgs>),
 }
@@ -105,7 +105,7 @@ pub struct KnownHostsArgs {
 
     /// The host key the sandbox offered, in base64 (%K; NONE when there is none yet). A key
     /// the platform does not report for the sandbox is refused with one line saying so
-    /// (exit 19), instead of ssh's REMOTE HOST IDENTIFICATION HAS CHANGED.
+    /// (exit 20), instead of ssh's REMOTE HOST IDENTIFICATION HAS CHANGED.
     #[arg(long, value_name = "BASE64")]
     pub offered: Option<String>,
 }

@@ -302,6 +302,7 @@ pub async fn run(plan: Plan, args: &ClientArgs) -> Result<(), Failure> {
         None => tunnel.await,
     };
     match result {
+        Ok(End::PeerClosedWith(code, reason)) => Err(crate::tunnel::closed_with(code, &reason)),
         Ok(end) => {
             crate::info!("tunnel ended: {}", describe(end));
             Ok(())
@@ -339,6 +340,7 @@ pub fn log_target(target: &Target) {
 fn describe(end: End) -> String {
     match end {
         End::PeerClosed(code) => format!("the sandbox closed the connection (code {code:?})"),
+        End::PeerClosedWith(code, _) => format!("the sandbox closed the connection (code {code})"),
         End::PeerEof => "the sandbox ended the connection".to_owned(),
         End::InputDone => "end of input".to_owned(),
         End::OutputClosed => "stdout was closed".to_owned(),

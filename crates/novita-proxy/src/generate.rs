@@ -193,7 +193,7 @@ mod tests {
             .iter()
             .map(|c| c.code)
             .collect();
-        assert_eq!(codes, (0..=19).collect::<Vec<u8>>());
+        assert_eq!(codes, (0..=20).collect::<Vec<u8>>());
         let page = PROGRAM.man_page().expect("renders");
         assert!(
             page.contains(".SH \"EXIT STATUS\"\n.TP\n\\fB0\\fR\n"),

@@ -423,10 +423,14 @@ async fn connection(
     match result {
         Ok(end) => {
             let how = match end {
-                End::PeerClosed(_) => "the client closed",
-                End::PeerEof => "the client disconnected",
-                End::InputDone => "the target closed",
-                End::OutputClosed => "the target stopped reading",
+                End::PeerClosed(_) => "the client closed".to_owned(),
+                End::PeerClosedWith(code, _) => format!(
+                    "the client closed with code {code}, {}",
+                    ws::close_code::name(code)
+                ),
+                End::PeerEof => "the client disconnected".to_owned(),
+                End::InputDone => "the target closed".to_owned(),
+                End::OutputClosed => "the target stopped reading".to_owned(),
             };
             crate::info!("#{id} {peer}: done after {secs:.1} s ({how})");
         }

@@ -10,6 +10,11 @@
 //!   and written straight from there, as it arrives (messages are never collected).
 //! - Pings are answered, and sent on an interval; silence longer than the ping timeout
 //!   ends the tunnel as lost.
+//! - Text messages are data too, once valid: their UTF-8 is checked as it arrives, and a
+//!   text frame that spans several reads is held until its end, so that nothing of a
+//!   frame that fails the connection reaches the output. Binary payload is never held.
+//! - Frames that break RFC 6455 fail the connection with the Close code the RFC asks for
+//!   (1002, 1007, 1009); a valid Close is echoed with its code and reason.
 //!
 //! The client runs it between stdin/stdout and the WebSocket; `serve` between the
 //! WebSocket and a TCP connection.
@@ -49,10 +54,13 @@ pub struct Options {
 }
 
 /// How a tunnel ended normally.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum End {
-    /// The peer sent a Close frame (with this code).
+    /// The peer sent a Close frame without a code or with 1000 or 1001.
     PeerClosed(Option<u16>),
+    /// The peer sent a Close frame with any other (valid) code, which reports an error
+    /// or an application's own reason, with its reason text.
+    PeerClosedWith(u16, String),
     /// The peer's connection ended without a Close frame.
     PeerEof,
     /// Our input ended, we sent Close, and the peer finished or went quiet.
@@ -95,7 +103,7 @@ pub struct Tunnel<S, I, O> {
     writing_data: bool,
     pong: Option<([u8; MAX_CONTROL_PAYLOAD], usize)>,
     ping_due: bool,
-    close_wanted: Option<u16>,
+    close_wanted: Option<ClosePayload>,
     close_sent: bool,
     ws_dirty: bool,
 
@@ -105,9 +113,14 @@ pub struct Tunnel<S, I, O> {
     out: (usize, usize),
     out_dirty: bool,
     output_shut: bool,
+    // A text frame that spans reads, held until it has proved valid; `out_held`: `out`
+    // indexes this instead of `down_buf`.
+    held: Vec<u8>,
+    out_held: bool,
     decoder: Decoder,
     ws_eof: bool,
     peer_close: Option<Option<u16>>,
+    peer_close_payload: ClosePayload,
     failed: Option<FrameError>,
 
     // time
@@ -162,8 +175,11 @@ where
             out: (0, 0),
             out_dirty: false,
             output_shut: false,
+            held: Vec::new(),
+            out_held: false,
             ws_eof: false,
             peer_close: None,
+            peer_close_payload: ClosePayload::default(),
             failed: None,
             last_rx: now,
             closing_since: None,
@@ -208,9 +224,12 @@ where
         loop {
             // 1. Pending payload to the output.
             while self.out.0 < self.out.1 {
-                match Pin::new(&mut self.output)
-                    .poll_write(cx, &self.down_buf[self.out.0..self.out.1])
-                {
+                let src = if self.out_held {
+                    &self.held[..]
+                } else {
+                    &self.down_buf[..]
+                };
+                match Pin::new(&mut self.output).poll_write(cx, &src[self.out.0..self.out.1]) {
                     Poll::Ready(Ok(0)) => {
                         return Some(self.output_gone(io::ErrorKind::WriteZero.into()))
                     }
@@ -223,6 +242,9 @@ where
                     Poll::Ready(Err(e)) => return Some(self.output_gone(e)),
                     Poll::Pending => return None,
                 }
+            }
+            if self.out_held {
+                self.release_held();
             }
             if self.out_dirty {
                 match Pin::new(&mut self.output).poll_flush(cx) {
@@ -248,9 +270,10 @@ where
                 match self.decoder.decode(&mut self.down_buf[base..self.down.1]) {
                     Err(e) => {
                         crate::debug!("refusing the peer's frames: {e}");
-                        self.close_wanted = Some(e.close_code());
+                        self.close_wanted = Some(ClosePayload::code(e.close_code()));
                         self.failed = Some(e);
                         self.drop_unsent_data();
+                        self.release_held();
                         *progress = true;
                         return None;
                     }
@@ -264,6 +287,21 @@ where
                                     self.out = (0, 0);
                                 }
                             }
+                            Some(Event::Text(a, b, frame_end)) => {
+                                if self.output_shut {
+                                    self.release_held();
+                                } else if frame_end && self.held.is_empty() {
+                                    // The whole frame was in this read: no copy needed.
+                                    self.out = (base + a, base + b);
+                                } else {
+                                    self.held
+                                        .extend_from_slice(&self.down_buf[base + a..base + b]);
+                                    if frame_end {
+                                        self.out = (0, self.held.len());
+                                        self.out_held = true;
+                                    }
+                                }
+                            }
                             Some(Event::Ping) => {
                                 let payload = self.decoder.control_payload();
                                 let mut copy = [0u8; MAX_CONTROL_PAYLOAD];
@@ -271,7 +309,11 @@ where
                                 self.pong = Some((copy, payload.len()));
                             }
                             Some(Event::Pong) => {}
-                            Some(Event::Close(code)) => self.on_peer_close(code),
+                            Some(Event::Close(code)) => {
+                                self.peer_close_payload =
+                                    ClosePayload::copy(self.decoder.control_payload());
+                                self.on_peer_close(code);
+                            }
                             None => {}
                         }
                         if used > 0 || event.is_some() {
@@ -341,8 +383,8 @@ where
                     self.queue_control(opcode::PING, &stamp[8..]);
                 } else if self.up.0 < self.up.1 {
                     self.writing_data = true;
-                } else if let Some(code) = self.close_wanted {
-                    self.queue_control(opcode::CLOSE, &code.to_be_bytes());
+                } else if let Some(close) = self.close_wanted {
+                    self.queue_control(opcode::CLOSE, close.as_bytes());
                     self.close_sent = true;
                     self.closing_since = Some(Instant::now());
                 }
@@ -402,6 +444,11 @@ where
                         self.on_input_eof();
                         continue;
                     }
+                    if self.peer_close.is_some() {
+                        // The server's half-close: the target is still talking, so the
+                        // grace period before answering the client's Close starts over.
+                        self.last_rx = Instant::now();
+                    }
                     self.frame_input(n);
                 }
                 Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -410,7 +457,7 @@ where
                     Role::Server => {
                         crate::debug!("reading the target failed: {e}");
                         self.input_eof = true;
-                        self.close_wanted = Some(close_code::INTERNAL);
+                        self.close_wanted = Some(ClosePayload::code(close_code::INTERNAL));
                         *progress = true;
                     }
                 },
@@ -446,25 +493,41 @@ where
 
     fn on_input_eof(&mut self) {
         crate::debug!("local input ended: sending Close");
-        self.close_wanted = Some(close_code::NORMAL);
+        self.close_wanted = Some(if self.peer_close.is_some() {
+            // The answer to the peer's Close echoes its code and reason.
+            self.peer_close_payload
+        } else {
+            ClosePayload::code(close_code::NORMAL)
+        });
     }
 
     fn on_peer_close(&mut self, code: Option<u16>) {
         crate::debug!("the peer sent Close ({code:?})");
         self.peer_close = Some(code);
         match self.opts.role {
-            // The client answers at once and ends.
+            // The client answers at once, echoing the code and reason, and ends.
             Role::Client => {
                 self.drop_unsent_data();
                 if self.close_wanted.is_none() {
-                    self.close_wanted = Some(code.unwrap_or(close_code::NORMAL));
+                    self.close_wanted = Some(self.peer_close_payload);
                 }
-                self.closing_since.get_or_insert_with(Instant::now);
             }
             // The server half-closes: the target sees the end of its input, and what it
-            // still sends goes to the client before our Close.
+            // still sends goes to the client before our Close; a target that stays quiet
+            // for the grace period gets the Close answered without it (`poll_timers`).
             Role::Server => {}
         }
+        self.closing_since.get_or_insert_with(Instant::now);
+    }
+
+    /// Forgets a held text frame once written (or when it must never be).
+    fn release_held(&mut self) {
+        if self.out_held {
+            self.out = (0, 0);
+            self.out_held = false;
+        }
+        self.held.clear();
+        self.held.shrink_to(MAX_FRAME_PAYLOAD);
     }
 
     /// Forgets a data frame that has not started to go out (one that has must finish, or
@@ -487,7 +550,7 @@ where
         }
         if let Some(code) = self.peer_close {
             if close_flushed || self.ws_eof {
-                return Some(Ok(End::PeerClosed(code)));
+                return Some(Ok(self.peer_closed(code)));
             }
             return None;
         }
@@ -531,12 +594,23 @@ where
                 let deadline =
                     self.closing_since.unwrap_or(since).max(self.last_rx) + self.opts.close_grace;
                 if Instant::now() >= deadline {
+                    if self.peer_close.is_some() && self.close_wanted.is_none() {
+                        // serve: the target neither ended nor sent anything after the
+                        // client's Close; answer it now rather than keep the client waiting.
+                        crate::debug!("the target went quiet after the client's Close");
+                        self.input_eof = true;
+                        self.close_wanted = Some(self.peer_close_payload);
+                        self.closing_since = Some(Instant::now());
+                        self.grace = None;
+                        *progress = true;
+                        return None;
+                    }
                     crate::debug!("the peer went quiet after Close");
                     if let Some(err) = self.failed.take() {
                         return Some(Err(TunnelError::Protocol(err)));
                     }
                     return Some(Ok(match self.peer_close {
-                        Some(code) => End::PeerClosed(code),
+                        Some(code) => self.peer_closed(code),
                         None => End::InputDone,
                     }));
                 }
@@ -560,15 +634,89 @@ where
         }
     }
 
+    /// How the peer's Close ended the tunnel.
+    fn peer_closed(&self, code: Option<u16>) -> End {
+        match code {
+            Some(code) if !close_code::is_normal(code) => {
+                End::PeerClosedWith(code, self.peer_close_payload.reason())
+            }
+            _ => End::PeerClosed(code),
+        }
+    }
+
     fn ws_write_failed(&mut self, e: io::Error) -> Result<End, TunnelError> {
         // After the peer's Close, a failed reply is normal: the peer may already be gone.
         if let Some(code) = self.peer_close {
-            return Ok(End::PeerClosed(code));
+            return Ok(self.peer_closed(code));
         }
         if self.close_sent && is_eof(&e) {
             return Ok(End::InputDone);
         }
         Err(TunnelError::Lost(e))
+    }
+}
+
+/// The client's failure when the sandbox's bridge closed with a code other than 1000 or
+/// 1001: one line naming the code, its meaning and the reason the bridge gave.
+pub fn closed_with(code: u16, reason: &str) -> crate::exit::Failure {
+    let reason: String = reason
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100)
+        .collect();
+    let reason = if reason.trim().is_empty() {
+        String::new()
+    } else {
+        format!(", reason {:?}", reason.trim())
+    };
+    crate::exit::Failure::new(
+        crate::exit::Exit::BridgeError,
+        format!(
+            "the sandbox's bridge closed the connection with code {code} ({}{reason}): check the bridge and the service behind it in the sandbox",
+            close_code::name(code)
+        ),
+    )
+}
+
+/// The payload of a Close frame we send: a status code and, when echoing the peer's
+/// Close, its reason.
+#[derive(Debug, Clone, Copy)]
+struct ClosePayload {
+    buf: [u8; MAX_CONTROL_PAYLOAD],
+    len: usize,
+}
+
+impl Default for ClosePayload {
+    fn default() -> Self {
+        Self {
+            buf: [0; MAX_CONTROL_PAYLOAD],
+            len: 0,
+        }
+    }
+}
+
+impl ClosePayload {
+    fn code(code: u16) -> Self {
+        Self::copy(&code.to_be_bytes())
+    }
+
+    /// A copy of a payload the decoder validated (at most 125 bytes).
+    fn copy(payload: &[u8]) -> Self {
+        let len = payload.len().min(MAX_CONTROL_PAYLOAD);
+        let mut c = Self {
+            len,
+            ..Self::default()
+        };
+        c.buf[..len].copy_from_slice(&payload[..len]);
+        c
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    fn reason(&self) -> String {
+        String::from_utf8_lossy(self.as_bytes().get(2..).unwrap_or_default()).into_owned()
     }
 }
 
@@ -885,6 +1033,117 @@ mod tests {
             task.await.expect("join"),
             Err(TunnelError::Protocol(FrameError::TooBig(1000)))
         ));
+    }
+
+    #[tokio::test]
+    async fn client_refuses_an_invalid_close_and_never_echoes_its_code() {
+        for (payload, answer) in [
+            (1005u16.to_be_bytes().to_vec(), 1002u16),
+            (vec![0x03], 1002),
+            (b"\x03\xe8\xc3\x28".to_vec(), 1007),
+        ] {
+            let (ws, mut peer) = tokio::io::duplex(1 << 16);
+            let (input, _keep_open) = tokio::io::duplex(16);
+            let task =
+                tokio::spawn(Tunnel::new(ws, input, Vec::new(), &[], opts(Role::Client)).run());
+            peer.write_all(&frame(opcode::CLOSE, &payload, false))
+                .await
+                .expect("write");
+            let got = read_until_close(&mut peer).await;
+            assert_eq!(
+                got.last(),
+                Some(&(opcode::CLOSE, true, answer.to_be_bytes().to_vec()))
+            );
+            drop(peer);
+            assert!(matches!(
+                task.await.expect("join"),
+                Err(TunnelError::Protocol(_))
+            ));
+        }
+    }
+
+    #[tokio::test]
+    async fn client_echoes_an_error_close_with_its_reason_and_reports_it() {
+        let (ws, mut peer) = tokio::io::duplex(1 << 16);
+        let (input, _keep_open) = tokio::io::duplex(16);
+        let task = tokio::spawn(Tunnel::new(ws, input, Vec::new(), &[], opts(Role::Client)).run());
+        let payload = b"\x03\xf3sshd is gone";
+        peer.write_all(&frame(opcode::CLOSE, payload, false))
+            .await
+            .expect("write");
+        let got = read_until_close(&mut peer).await;
+        assert_eq!(got.last(), Some(&(opcode::CLOSE, true, payload.to_vec())));
+        assert_eq!(
+            task.await.expect("join").expect("an end"),
+            End::PeerClosedWith(1011, "sshd is gone".to_owned())
+        );
+        let failure = closed_with(1011, "sshd is gone");
+        assert_eq!(failure.exit.code(), 16);
+        assert!(
+            failure
+                .message
+                .contains("code 1011 (internal error, reason \"sshd is gone\")"),
+            "{}",
+            failure.message
+        );
+    }
+
+    #[tokio::test]
+    async fn a_text_frame_that_turns_out_invalid_never_reaches_the_output() {
+        let (ws, mut peer) = tokio::io::duplex(1 << 16);
+        let (input, _keep_open) = tokio::io::duplex(16);
+        let task = tokio::spawn(async move {
+            let mut t = Tunnel::new(ws, input, Vec::new(), &[], opts(Role::Client));
+            let end = poll_fn(|cx| t.poll(cx)).await;
+            (end, t.output)
+        });
+        // A valid text frame in two reads goes out whole; then one whose second half is
+        // not UTF-8 fails the connection with nothing of it written.
+        let good = frame(opcode::TEXT, "valid \u{20ac}".as_bytes(), false);
+        peer.write_all(&good[..5]).await.expect("write");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        peer.write_all(&good[5..]).await.expect("write");
+        let bad = frame(opcode::TEXT, b"held back\xff", false);
+        peer.write_all(&bad[..8]).await.expect("write");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        peer.write_all(&bad[8..]).await.expect("write");
+        let got = read_until_close(&mut peer).await;
+        assert_eq!(
+            got.last(),
+            Some(&(opcode::CLOSE, true, 1007u16.to_be_bytes().to_vec()))
+        );
+        drop(peer);
+        let (end, output) = task.await.expect("join");
+        assert!(matches!(
+            end,
+            Err(TunnelError::Protocol(FrameError::NotUtf8(_)))
+        ));
+        assert_eq!(output, "valid \u{20ac}".as_bytes());
+    }
+
+    #[tokio::test]
+    async fn server_answers_a_close_when_the_target_stays_quiet() {
+        let (ws, mut peer) = tokio::io::duplex(1 << 16);
+        let (target_side, mut target) = tokio::io::duplex(1 << 16);
+        let (from_target, to_target) = tokio::io::split(target_side);
+        let mut o = opts(Role::Server);
+        o.close_grace = Duration::from_millis(200);
+        let task = tokio::spawn(Tunnel::new(ws, from_target, to_target, &[], o).run());
+        let payload = b"\x0b\xb8why not";
+        peer.write_all(&frame(opcode::CLOSE, payload, true))
+            .await
+            .expect("write");
+        // The target sees the end of its input but neither answers nor closes.
+        let mut got = Vec::new();
+        target.read_to_end(&mut got).await.expect("read");
+        let started = Instant::now();
+        let sent = read_until_close(&mut peer).await;
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(sent, vec![(opcode::CLOSE, false, payload.to_vec())]);
+        assert_eq!(
+            task.await.expect("join").expect("an end"),
+            End::PeerClosedWith(3000, "why not".to_owned())
+        );
     }
 
     #[tokio::test]

@@ -34,12 +34,50 @@ pub mod opcode {
 pub mod close_code {
     /// Normal closure.
     pub const NORMAL: u16 = 1000;
+    /// The endpoint is going away (a server shutting down, a browser leaving the page).
+    pub const GOING_AWAY: u16 = 1001;
     /// Protocol error.
     pub const PROTOCOL: u16 = 1002;
+    /// A text message (or Close reason) that is not UTF-8.
+    pub const INVALID_DATA: u16 = 1007;
     /// Message too big.
     pub const TOO_BIG: u16 = 1009;
     /// Unexpected condition (the other end of the bridge failed).
     pub const INTERNAL: u16 = 1011;
+
+    /// Whether `code` may appear in a Close frame on the wire (RFC 6455 section 7.4 and
+    /// the IANA registry): 1000-1003, 1007-1014 and the application ranges 3000-4999.
+    /// 1004 is reserved, 1005, 1006 and 1015 must never be sent, everything else is
+    /// undefined.
+    pub fn is_allowed(code: u16) -> bool {
+        matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
+    }
+
+    /// Whether a peer closing with `code` ended the connection normally.
+    pub fn is_normal(code: u16) -> bool {
+        matches!(code, NORMAL | GOING_AWAY)
+    }
+
+    /// What a code means, for messages.
+    pub fn name(code: u16) -> &'static str {
+        match code {
+            1000 => "normal closure",
+            1001 => "going away",
+            1002 => "protocol error",
+            1003 => "unsupported data",
+            1007 => "invalid payload data",
+            1008 => "policy violation",
+            1009 => "message too big",
+            1010 => "missing extension",
+            1011 => "internal error",
+            1012 => "service restart",
+            1013 => "try again later",
+            1014 => "bad gateway",
+            3000..=3999 => "registered application code",
+            4000..=4999 => "private application code",
+            _ => "invalid code",
+        }
+    }
 }
 
 /// Which side of the connection we are: clients mask what they send and expect unmasked
@@ -171,11 +209,20 @@ pub fn accept_key(key: &str) -> String {
 /// Why the peer's frames were refused; each maps to a close code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FrameError {
-    /// Reserved bits set, an unknown opcode, a bad control frame or bad fragmentation.
+    /// Reserved bits set, an unknown opcode, a bad control frame, bad fragmentation, a
+    /// frame masked the wrong way or a malformed Close.
     #[error("invalid WebSocket frame: {0}")]
     Protocol(&'static str),
+    /// A Close frame with a status code that must not be sent.
+    #[error(
+        "invalid WebSocket frame: Close with the status code {0}, which is not allowed on the wire"
+    )]
+    CloseCode(u16),
+    /// A text message or a Close reason that is not UTF-8.
+    #[error("invalid WebSocket frame: {0} is not UTF-8")]
+    NotUtf8(&'static str),
     /// A message larger than the configured maximum.
-    #[error("WebSocket message larger than the maximum of {0} bytes")]
+    #[error("oversized WebSocket message: longer than the maximum of {0} bytes")]
     TooBig(u64),
 }
 
@@ -183,8 +230,73 @@ impl FrameError {
     /// The close code to send for this error.
     pub fn close_code(&self) -> u16 {
         match self {
-            Self::Protocol(_) => close_code::PROTOCOL,
+            Self::Protocol(_) | Self::CloseCode(_) => close_code::PROTOCOL,
+            Self::NotUtf8(_) => close_code::INVALID_DATA,
             Self::TooBig(_) => close_code::TOO_BIG,
+        }
+    }
+}
+
+/// Checks a Close payload: empty, or a status code that may be sent followed by a UTF-8
+/// reason. Returns the code.
+pub fn parse_close(payload: &[u8]) -> Result<Option<u16>, FrameError> {
+    match payload {
+        [] => Ok(None),
+        [_] => Err(FrameError::Protocol("Close frame with a 1-byte payload")),
+        [hi, lo, reason @ ..] => {
+            let code = u16::from_be_bytes([*hi, *lo]);
+            if !close_code::is_allowed(code) {
+                return Err(FrameError::CloseCode(code));
+            }
+            if std::str::from_utf8(reason).is_err() {
+                return Err(FrameError::NotUtf8("the Close reason"));
+            }
+            Ok(Some(code))
+        }
+    }
+}
+
+/// Validates UTF-8 that arrives in pieces: a code point may be split between pieces
+/// (and frames of one message); only the end of the message must be complete.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Utf8Stream {
+    carry: [u8; 4],
+    carry_len: usize,
+}
+
+impl Utf8Stream {
+    /// Checks the next piece; with `last`, the message ends with it.
+    pub fn push(&mut self, mut piece: &[u8], last: bool) -> Result<(), FrameError> {
+        const NOT_UTF8: FrameError = FrameError::NotUtf8("a text message");
+        if self.carry_len > 0 {
+            // Complete the code point the previous piece ended in.
+            let width = match self.carry[0] {
+                0xC0..=0xDF => 2,
+                0xE0..=0xEF => 3,
+                _ => 4,
+            };
+            let take = (width - self.carry_len).min(piece.len());
+            self.carry[self.carry_len..self.carry_len + take].copy_from_slice(&piece[..take]);
+            let have = self.carry_len + take;
+            match std::str::from_utf8(&self.carry[..have]) {
+                Ok(_) => self.carry_len = 0,
+                Err(e) if e.error_len().is_none() && !last => {
+                    self.carry_len = have;
+                    return Ok(());
+                }
+                Err(_) => return Err(NOT_UTF8),
+            }
+            piece = &piece[take..];
+        }
+        match std::str::from_utf8(piece) {
+            Ok(_) => Ok(()),
+            Err(e) if e.error_len().is_none() && !last => {
+                let tail = &piece[e.valid_up_to()..];
+                self.carry[..tail.len()].copy_from_slice(tail);
+                self.carry_len = tail.len();
+                Ok(())
+            }
+            Err(_) => Err(NOT_UTF8),
         }
     }
 }
@@ -275,13 +387,20 @@ pub fn parse_header(buf: &[u8]) -> Result<Option<Header>, FrameError> {
 /// What the decoder found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
-    /// Message payload bytes at this range of the buffer passed in (already unmasked).
+    /// Binary message payload bytes at this range of the buffer passed in (already
+    /// unmasked).
     Data(usize, usize),
+    /// Text message payload bytes at this range, already unmasked and valid UTF-8 so far;
+    /// `true` when they end their frame. A later piece of the same frame can still turn
+    /// out invalid: whoever must not pass on any part of a failing frame holds the pieces
+    /// until the frame ends.
+    Text(usize, usize, bool),
     /// A ping; its payload is [`Decoder::control_payload`].
     Ping,
     /// A pong.
     Pong,
-    /// A close frame with its status code, if any.
+    /// A valid close frame with its status code, if any; the whole payload is
+    /// [`Decoder::control_payload`].
     Close(Option<u16>),
 }
 
@@ -302,6 +421,10 @@ enum State {
     },
 }
 
+/// The longest text frame accepted when no maximum message size is set: text frames are
+/// held whole until validated (see [`Event::Text`]), so they need a bound.
+pub const DEFAULT_MAX_TEXT_FRAME: u64 = 16 << 20;
+
 /// A streaming frame decoder: feed it bytes, get data ranges and control events.
 pub struct Decoder {
     role: Role,
@@ -309,12 +432,15 @@ pub struct Decoder {
     state: State,
     in_message: bool,
     message_len: u64,
+    text: bool,
+    utf8: Utf8Stream,
     control: [u8; MAX_CONTROL_PAYLOAD],
     control_len: usize,
 }
 
 impl Decoder {
-    /// A decoder for `role`; with `max_message`, longer messages are refused.
+    /// A decoder for `role`; with `max_message`, longer messages are refused (and text
+    /// frames longer than [`DEFAULT_MAX_TEXT_FRAME`] when there is no maximum).
     pub fn new(role: Role, max_message: Option<u64>) -> Self {
         Self {
             role,
@@ -322,6 +448,8 @@ impl Decoder {
             state: State::Header,
             in_message: false,
             message_len: 0,
+            text: false,
+            utf8: Utf8Stream::default(),
             control: [0; MAX_CONTROL_PAYLOAD],
             control_len: 0,
         }
@@ -344,9 +472,10 @@ impl Decoder {
                     (Role::Server, None) => {
                         return Err(FrameError::Protocol("unmasked frame from a client"))
                     }
-                    // A masked frame from a server breaks the RFC, but it is harmless
-                    // to unmask it: be lenient with what we accept.
-                    (Role::Client, _) | (Role::Server, Some(_)) => {}
+                    (Role::Client, Some(_)) => {
+                        return Err(FrameError::Protocol("masked frame from a server"))
+                    }
+                    (Role::Client, None) | (Role::Server, Some(_)) => {}
                 }
                 if h.opcode >= opcode::CLOSE {
                     self.control_len = 0;
@@ -357,7 +486,7 @@ impl Decoder {
                         offset: 0,
                     };
                     if h.len == 0 {
-                        return Ok((h.header_len, Some(self.finish_control(h.opcode))));
+                        return Ok((h.header_len, Some(self.finish_control(h.opcode)?)));
                     }
                     return Ok((h.header_len, None));
                 }
@@ -368,13 +497,25 @@ impl Decoder {
                     (opcode::TEXT | opcode::BINARY, true) => {
                         return Err(FrameError::Protocol("new message inside a fragmented one"))
                     }
-                    (opcode::TEXT | opcode::BINARY, false) => self.message_len = 0,
+                    (opcode::TEXT | opcode::BINARY, false) => {
+                        self.message_len = 0;
+                        self.text = h.opcode == opcode::TEXT;
+                    }
                     _ => {}
                 }
                 self.message_len = self.message_len.saturating_add(h.len);
                 if let Some(max) = self.max_message {
                     if self.message_len > max {
                         return Err(FrameError::TooBig(max));
+                    }
+                }
+                if self.text {
+                    if self.max_message.is_none() && h.len > DEFAULT_MAX_TEXT_FRAME {
+                        return Err(FrameError::TooBig(DEFAULT_MAX_TEXT_FRAME));
+                    }
+                    if h.len == 0 && h.fin {
+                        // The message ends here: no code point may be left open.
+                        self.utf8.push(&[], true)?;
                     }
                 }
                 self.in_message = !h.fin;
@@ -406,6 +547,12 @@ impl Decoder {
                     apply_mask(&mut buf[..n], key, offset);
                 }
                 let remaining = remaining - n as u64;
+                let event = if self.text {
+                    self.utf8.push(&buf[..n], remaining == 0 && fin)?;
+                    Event::Text(0, n, remaining == 0)
+                } else {
+                    Event::Data(0, n)
+                };
                 self.state = if remaining == 0 {
                     self.in_message = !fin;
                     State::Header
@@ -417,7 +564,7 @@ impl Decoder {
                         fin,
                     }
                 };
-                Ok((n, Some(Event::Data(0, n))))
+                Ok((n, Some(event)))
             }
             State::Control {
                 opcode,
@@ -436,7 +583,7 @@ impl Decoder {
                 }
                 self.control_len += n;
                 if remaining == n {
-                    return Ok((n, Some(self.finish_control(opcode))));
+                    return Ok((n, Some(self.finish_control(opcode)?)));
                 }
                 self.state = State::Control {
                     opcode,
@@ -449,17 +596,13 @@ impl Decoder {
         }
     }
 
-    fn finish_control(&mut self, opcode: u8) -> Event {
+    fn finish_control(&mut self, opcode: u8) -> Result<Event, FrameError> {
         self.state = State::Header;
-        match opcode {
+        Ok(match opcode {
             opcode::PING => Event::Ping,
             opcode::PONG => Event::Pong,
-            _ => {
-                let p = self.control_payload();
-                let code = (p.len() >= 2).then(|| u16::from_be_bytes([p[0], p[1]]));
-                Event::Close(code)
-            }
-        }
+            _ => Event::Close(parse_close(self.control_payload())?),
+        })
     }
 }
 
@@ -493,7 +636,9 @@ mod tests {
             loop {
                 let (used, ev) = dec.decode(&mut pending)?;
                 match ev {
-                    Some(Event::Data(a, b)) => data.extend_from_slice(&pending[a..b]),
+                    Some(Event::Data(a, b) | Event::Text(a, b, _)) => {
+                        data.extend_from_slice(&pending[a..b])
+                    }
                     Some(other) => events.push(other),
                     None => {}
                 }
@@ -587,6 +732,11 @@ mod tests {
             Err(FrameError::Protocol(_))
         ));
         assert!(decode_all(Role::Client, &unmasked, 64).is_ok());
+        let masked = frame(opcode::BINARY, b"x", Some([1, 2, 3, 4]));
+        assert_eq!(
+            decode_all(Role::Client, &masked, 64),
+            Err(FrameError::Protocol("masked frame from a server"))
+        );
         for bad in [
             vec![0xC2, 0x00],             // RSV1
             vec![0x83, 0x00],             // opcode 3
@@ -601,6 +751,109 @@ mod tests {
         assert_eq!(
             decode_all(Role::Client, &big, 1 << 16),
             Err(FrameError::TooBig(1 << 20))
+        );
+    }
+
+    #[test]
+    fn close_payloads_are_checked() {
+        let close = |payload: &[u8]| {
+            decode_all(Role::Client, &frame(opcode::CLOSE, payload, None), 64)
+                .map(|(_, events)| events)
+        };
+        assert_eq!(close(b""), Ok(vec![Event::Close(None)]));
+        assert_eq!(close(b"\x03\xe8bye"), Ok(vec![Event::Close(Some(1000))]));
+        assert_eq!(
+            close(b"\x03"),
+            Err(FrameError::Protocol("Close frame with a 1-byte payload"))
+        );
+        for code in [1000u16, 1001, 1002, 1003, 1007, 1011, 1014, 3000, 4999] {
+            assert_eq!(
+                close(&code.to_be_bytes()),
+                Ok(vec![Event::Close(Some(code))])
+            );
+        }
+        for code in [0u16, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535] {
+            let err = close(&code.to_be_bytes()).expect_err("refused");
+            assert_eq!(err, FrameError::CloseCode(code));
+            assert_eq!(err.close_code(), close_code::PROTOCOL);
+        }
+        let err = close(b"\x03\xe8\xff").expect_err("refused");
+        assert_eq!(err.close_code(), close_code::INVALID_DATA);
+    }
+
+    #[test]
+    fn text_is_validated_across_pieces_and_frames() {
+        // "h€llo 😀" split inside code points, in frames and in feeding steps.
+        let text = "h\u{20ac}llo \u{1F600}".as_bytes();
+        for cut in 0..=text.len() {
+            let mut input = Vec::new();
+            let mut h = [0u8; MAX_HEADER];
+            let n = encode_header(&mut h, opcode::TEXT, cut, Some([3, 1, 4, 1]));
+            h[0] &= 0x7F;
+            input.extend_from_slice(&h[..n]);
+            let mut first = text[..cut].to_vec();
+            apply_mask(&mut first, [3, 1, 4, 1], 0);
+            input.extend(first);
+            input.extend(frame(
+                opcode::CONTINUATION,
+                &text[cut..],
+                Some([2, 7, 1, 8]),
+            ));
+            for step in [1, 2, 5, 64] {
+                let (data, _) = decode_all(Role::Server, &input, step).expect("valid");
+                assert_eq!(data, text, "cut {cut} step {step}");
+            }
+        }
+        let not_utf8 = FrameError::NotUtf8("a text message");
+        for bad in [
+            &b"\xff"[..],
+            b"ok\xc3\x28",
+            b"\xed\xa0\x80",     // a surrogate
+            b"\xf4\x90\x80\x80", // above U+10FFFF
+            b"\xc0\xaf",         // overlong
+            b"\xe2\x82",         // ends inside a code point
+        ] {
+            for step in [1, 3, 64] {
+                assert_eq!(
+                    decode_all(Role::Client, &frame(opcode::TEXT, bad, None), step),
+                    Err(not_utf8.clone()),
+                    "{bad:?}"
+                );
+            }
+        }
+        // A message that ends inside a code point, in an empty final frame.
+        let mut input = Vec::new();
+        input.extend_from_slice(&[0x01, 0x02, 0xe2, 0x82]);
+        input.extend(frame(opcode::CONTINUATION, b"", None));
+        assert_eq!(decode_all(Role::Client, &input, 64), Err(not_utf8));
+        // Binary payload is never checked.
+        assert!(decode_all(Role::Client, &frame(opcode::BINARY, b"\xff", None), 64).is_ok());
+    }
+
+    #[test]
+    fn text_frames_end_their_pieces_and_are_bounded() {
+        let mut dec = Decoder::new(Role::Client, None);
+        let mut input = frame(opcode::TEXT, b"abcdef", None);
+        assert_eq!(dec.decode(&mut input[..4]), Ok((2, None)));
+        assert_eq!(
+            dec.decode(&mut input[2..4]),
+            Ok((2, Some(Event::Text(0, 2, false))))
+        );
+        assert_eq!(
+            dec.decode(&mut input[4..]),
+            Ok((4, Some(Event::Text(0, 4, true))))
+        );
+        let mut dec = Decoder::new(Role::Client, None);
+        let mut h = [0u8; MAX_HEADER];
+        let n = encode_header(
+            &mut h,
+            opcode::TEXT,
+            (DEFAULT_MAX_TEXT_FRAME + 1) as usize,
+            None,
+        );
+        assert_eq!(
+            dec.decode(&mut h[..n]),
+            Err(FrameError::TooBig(DEFAULT_MAX_TEXT_FRAME))
         );
     }
 

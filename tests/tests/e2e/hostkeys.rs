@@ -325,19 +325,19 @@ fn envd_failures_trust_nothing() {
                 "garbage",
                 SandboxSpec::new().envd_root(&garbage),
                 "not an ssh-ed25519 public host key",
-                18,
+                19,
             ),
             (
                 "private",
                 SandboxSpec::new().envd_root(&private_key),
                 "not an ssh-ed25519 public host key",
-                18,
+                19,
             ),
             (
                 "nokeys",
                 SandboxSpec::new().envd_root(&no_keys),
                 "has none of /etc/ssh/ssh_host_",
-                18,
+                19,
             ),
         ]
     };
@@ -352,19 +352,19 @@ fn envd_failures_trust_nothing() {
             "refused",
             SandboxSpec::new().port(49983, refusing),
             "refused the access token",
-            16,
+            17,
         ),
         (
             "silent",
             SandboxSpec::new().port(49983, silent),
             "no answer within 2 s",
-            17,
+            18,
         ),
         (
             "down",
             SandboxSpec::new().port(49983, closed),
             "answered 502",
-            17,
+            18,
         ),
     ]);
     for (name, spec, needle, code) in cases {

@@ -10,5 +10,6 @@ mod hostkeys;
 mod network;
 mod platform;
 mod proxy;
+mod rfc6455;
 mod sandbox;
 mod sshconfig;

@@ -1,0 +1,291 @@
+//! What the Novita API costs connection set-up: `ssh NAME.novita true` with the API
+//! (name lookup, connect, keep-alive) against `ssh ID.novita true` without it, through a
+//! relay that delays every chunk 50 ms each way in front of the edge and the API, as a
+//! distant region would. Interleaved runs, medians, every run kept.
+//!
+//! ```sh
+//! cargo run --release -p novita-ssh-e2e --bin api-setup -- [--runs N] [--delay-ms MS] [--out FILE]
+//! ```
+//!
+//! Not part of the test suite: it measures; `--check` turns the 1.1x target into an exit
+//! status.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _, Result};
+use novita_ssh_e2e::platform::{Platform, SandboxSpec};
+use novita_ssh_e2e::{
+    bin_path, shell_quote, Bridge, BridgeKind, Edge, Fault, FaultRelay, Sshd, EDGE_DOMAIN,
+};
+
+const USAGE: &str = "\
+usage: cargo run --release -p novita-ssh-e2e --bin api-setup -- [OPTIONS]
+
+options:
+  --runs N        interleaved rounds of every variant (default 15)
+  --delay-ms MS   one-way delay of the relay in front of the edge and the API (default 50)
+  --out FILE      append every run to FILE (tab-separated) and print the table
+  --check         exit 3 when `ssh NAME.novita true` with the API takes more than 1.1x
+                  `ssh ID.novita true` without it (medians)
+  -h, --help      this text
+
+NOVITA_PROXY_BIN=/path/to/novita-proxy measures that build (else target/release).";
+
+/// One way of connecting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    /// `ssh <id>.novita true`, no API key: no API call (the baseline).
+    IdWithoutApi,
+    /// `ssh <id>.novita true` with the API: connect runs beside the WebSocket.
+    IdWithApi,
+    /// `ssh <name>.novita true`, the name's ID cached from an earlier connection.
+    Name,
+    /// `ssh <name>.novita true` with an empty cache: the lookup comes first.
+    NameCold,
+}
+
+impl Variant {
+    const ALL: [Variant; 4] = [
+        Variant::IdWithoutApi,
+        Variant::IdWithApi,
+        Variant::Name,
+        Variant::NameCold,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Variant::IdWithoutApi => "`ssh ID.novita true`, no API key (baseline)",
+            Variant::IdWithApi => "`ssh ID.novita true` with the API",
+            Variant::Name => "`ssh NAME.novita true` with the API (name's ID cached)",
+            Variant::NameCold => "`ssh NAME.novita true` with the API, first connection (no cache)",
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            Variant::IdWithoutApi => "id-no-api",
+            Variant::IdWithApi => "id-api",
+            Variant::Name => "name",
+            Variant::NameCold => "name-cold",
+        }
+    }
+}
+
+struct Options {
+    runs: usize,
+    delay: Duration,
+    out: Option<PathBuf>,
+    check: bool,
+}
+
+fn options() -> Result<Options> {
+    let mut o = Options {
+        runs: 15,
+        delay: Duration::from_millis(50),
+        out: None,
+        check: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--runs" => o.runs = it.next().context("--runs N")?.parse().context("--runs N")?,
+            "--delay-ms" => {
+                o.delay = Duration::from_millis(
+                    it.next()
+                        .context("--delay-ms MS")?
+                        .parse()
+                        .context("--delay-ms MS")?,
+                )
+            }
+            "--out" => o.out = Some(it.next().context("--out FILE")?.into()),
+            "--check" => o.check = true,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => bail!("unknown option {other}\n{USAGE}"),
+        }
+    }
+    if o.runs == 0 {
+        bail!("--runs must be at least 1");
+    }
+    Ok(o)
+}
+
+fn main() -> ExitCode {
+    match bench() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(3),
+        Err(e) => {
+            eprintln!("api-setup: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    }
+}
+
+fn bench() -> Result<bool> {
+    let opts = options()?;
+    if std::env::var_os("NOVITA_PROXY_BIN").is_none() {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--release", "-p", "novita-proxy"])
+            .status()
+            .context("cargo build")?;
+        if !status.success() {
+            bail!("cargo build --release -p novita-proxy failed");
+        }
+    }
+    let proxy = bin_path("novita-proxy");
+    let platform = Platform::start();
+    let edge = Edge::builder().platform(&platform).start();
+    let sshd = Sshd::start();
+    let bridge = Bridge::start(BridgeKind::Serve, sshd.port);
+    let relay = FaultRelay::start(edge.port);
+    relay.set(Fault::Delay(opts.delay));
+    let id = platform.add(
+        SandboxSpec::new()
+            .name("bench")
+            .port(8081, bridge.port)
+            .timeout(Duration::from_secs(3600)),
+    );
+    let key = platform.api_key();
+    let homes = tempfile::tempdir()?;
+    let proxy_command = [
+        proxy.display().to_string(),
+        "--domain".into(),
+        EDGE_DOMAIN.into(),
+        "--connect-to".into(),
+        format!("127.0.0.1:{}", relay.port),
+        "--cacert".into(),
+        edge.ca_pem.display().to_string(),
+    ]
+    .iter()
+    .map(|a| shell_quote(a))
+    .chain(std::iter::once("%h".to_owned()))
+    .collect::<Vec<_>>()
+    .join(" ");
+
+    let run_one = |variant: Variant| -> Result<f64> {
+        let home = homes.path().join(variant.key());
+        std::fs::create_dir_all(&home)?;
+        if variant == Variant::NameCold {
+            let _ = std::fs::remove_dir_all(home.join(".cache"));
+        }
+        let host = match variant {
+            Variant::IdWithoutApi | Variant::IdWithApi => format!("{id}.novita"),
+            Variant::Name | Variant::NameCold => "bench.novita".to_owned(),
+        };
+        let mut cmd = sshd.ssh(&proxy_command);
+        cmd.env("HOME", &home)
+            .env("XDG_CACHE_HOME", home.join(".cache"));
+        if variant != Variant::IdWithoutApi {
+            cmd.env("NOVITA_API_KEY", &key);
+        }
+        cmd.arg(&host).arg("true").stdin(Stdio::null());
+        let started = Instant::now();
+        let out = cmd.output().context("run ssh")?;
+        let ms = started.elapsed().as_secs_f64() * 1e3;
+        if !out.status.success() {
+            bail!(
+                "{} failed: {}",
+                variant.key(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(ms)
+    };
+
+    // Warm up every path once (and fill the name cache of the cached variant).
+    for v in Variant::ALL {
+        run_one(v)?;
+    }
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); Variant::ALL.len()];
+    for round in 0..opts.runs {
+        // Rotate the order every round so no variant always follows another.
+        for k in 0..Variant::ALL.len() {
+            let i = (round + k) % Variant::ALL.len();
+            times[i].push(run_one(Variant::ALL[i])?);
+        }
+        eprintln!("api-setup: round {} of {} done", round + 1, opts.runs);
+    }
+    let base = median(&times[0]);
+    let mut table = String::new();
+    writeln!(
+        table,
+        "| {} ms one-way delay, {} interleaved runs | median ms | min ms | max ms | vs baseline |",
+        opts.delay.as_millis(),
+        opts.runs
+    )?;
+    writeln!(table, "|---|---:|---:|---:|---:|")?;
+    for (i, v) in Variant::ALL.iter().enumerate() {
+        let t = &times[i];
+        let min = t.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = t.iter().copied().fold(0.0, f64::max);
+        writeln!(
+            table,
+            "| {} | {:.0} | {:.0} | {:.0} | {:.2}x |",
+            v.label(),
+            median(t),
+            min,
+            max,
+            median(t) / base
+        )?;
+    }
+    println!("{table}");
+    let ratio = median(&times[2]) / base;
+    let ok = ratio <= 1.1;
+    println!(
+        "target: `ssh NAME.novita true` with the API at most 1.1x the baseline: {:.3}x, {}",
+        ratio,
+        if ok { "met" } else { "MISSED" }
+    );
+    if let Some(out) = &opts.out {
+        append_runs(out, &opts, &times)?;
+    }
+    Ok(ok || !opts.check)
+}
+
+/// Appends every run as `stamp variant delay_ms run ms` lines.
+fn append_runs(path: &Path, opts: &Options, times: &[Vec<f64>]) -> Result<()> {
+    use std::io::Write as _;
+    let fresh = !path.exists();
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("open {}", path.display()))?;
+    if fresh {
+        writeln!(f, "stamp\tvariant\tdelay_ms\trun\tms")?;
+    }
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    for (i, v) in Variant::ALL.iter().enumerate() {
+        for (run, ms) in times[i].iter().enumerate() {
+            writeln!(
+                f,
+                "{stamp}\t{}\t{}\t{}\t{ms:.1}",
+                v.key(),
+                opts.delay.as_millis(),
+                run + 1
+            )?;
+        }
+    }
+    Ok(())
+}
