@@ -356,8 +356,8 @@ fn the_quick_start_by_name_login_create_ssh_list_pause_delete() {
     // the platform for it (no trust on first use).
     let addr: std::net::SocketAddr = format!("127.0.0.1:{}", bridge.port).parse().unwrap();
     let root = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(root.path().join("etc/ssh")).unwrap();
-    std::fs::write(
+    fs::create_dir_all(root.path().join("etc/ssh")).unwrap();
+    fs::write(
         root.path().join("etc/ssh/ssh_host_ed25519_key.pub"),
         &sshd.host_public_key,
     )
