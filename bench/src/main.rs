@@ -32,6 +32,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
 use clap::Parser;
+use novita_ssh_bench::args::at_least_one;
 use novita_ssh_e2e::{bin_path, random_bytes, require_tool, write_random_file};
 
 use crate::lab::{Lab, Path, Target};
@@ -116,14 +117,6 @@ struct Cli {
     /// recorded
     #[arg(long, value_name = "PCT")]
     wait_idle: Option<f64>,
-}
-
-fn at_least_one<T: std::str::FromStr + Default + PartialEq>(value: &str) -> Result<T, String> {
-    match value.parse() {
-        Ok(n) if n == T::default() => Err("must be at least 1".to_owned()),
-        Ok(n) => Ok(n),
-        Err(_) => Err("not a number".to_owned()),
-    }
 }
 
 fn path_key(key: &str) -> Result<Path, String> {

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
 use clap::Parser;
+use novita_ssh_bench::args::{at_least_one, millis};
 use novita_ssh_e2e::platform::{Platform, SandboxSpec};
 use novita_ssh_e2e::{
     bin_path, shell_quote, Bridge, BridgeKind, Edge, Fault, FaultRelay, Sshd, EDGE_DOMAIN,
@@ -73,7 +74,7 @@ impl Variant {
 )]
 struct Options {
     /// Interleaved rounds of every variant
-    #[arg(long, value_name = "N", default_value_t = 15, value_parser = at_least_one)]
+    #[arg(long, value_name = "N", default_value_t = 15, value_parser = at_least_one::<usize>)]
     runs: usize,
     /// One-way delay of the relay in front of the edge and the API, in milliseconds
     #[arg(long = "delay-ms", value_name = "MS", default_value = "50", value_parser = millis)]
@@ -85,18 +86,6 @@ struct Options {
     /// true` without it (medians)
     #[arg(long)]
     check: bool,
-}
-
-fn at_least_one(value: &str) -> Result<usize, String> {
-    match value.parse() {
-        Ok(0) => Err("must be at least 1".to_owned()),
-        Ok(n) => Ok(n),
-        Err(_) => Err("not a number".to_owned()),
-    }
-}
-
-fn millis(value: &str) -> Result<Duration, std::num::ParseIntError> {
-    value.parse().map(Duration::from_millis)
 }
 
 fn main() -> ExitCode {
