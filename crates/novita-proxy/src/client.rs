@@ -15,8 +15,7 @@ use crate::api::Api;
 use crate::cli::ClientArgs;
 use crate::connect::{self, http_proxy, tls, Target};
 use crate::exit::{Exit, Failure};
-use crate::tunnel::{End, Options, Tunnel, TunnelError};
-use crate::ws::Role;
+use crate::tunnel::{End, Options, Side, Tunnel, TunnelError};
 
 /// How long to wait, after our Close, for a peer that has gone quiet.
 const CLOSE_GRACE: Duration = Duration::from_secs(3);
@@ -282,7 +281,7 @@ pub async fn run(plan: Plan, args: &ClientArgs) -> Result<(), Failure> {
     let (input, output) = crate::stdio::open();
     let ping_interval = (!args.ping_interval.is_zero()).then_some(args.ping_interval);
     let opts = Options {
-        role: Role::Client,
+        side: Side::CLIENT,
         ping_interval,
         ping_timeout: args.ping_timeout.unwrap_or(args.ping_interval * 3),
         max_message: None,

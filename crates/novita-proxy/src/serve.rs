@@ -21,8 +21,8 @@ use tokio::task::AbortHandle;
 
 use crate::cli::ServeArgs;
 use crate::exit::{Exit, Failure};
-use crate::tunnel::{End, Options, Tunnel};
-use crate::ws::{self, Role};
+use crate::tunnel::{End, Options, Side, Tunnel};
+use crate::ws;
 
 /// The longest request head accepted.
 const MAX_HEAD: usize = 16 * 1024;
@@ -86,7 +86,7 @@ pub async fn run(args: &ServeArgs) -> Result<(), Failure> {
         handshake_timeout: args.handshake_timeout,
         connect_timeout: args.connect_timeout,
         tunnel: Options {
-            role: Role::Server,
+            side: Side::SERVER,
             ping_interval,
             ping_timeout: args.ping_timeout.unwrap_or(args.ping_interval * 3),
             max_message: Some(args.max_message_size),
