@@ -65,7 +65,7 @@ pub fn plan(args: &ClientArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<P
     let connect_to = args
         .connect_to
         .as_deref()
-        .map(parse_connect_to)
+        .map(crate::cli::parse_connect_to)
         .transpose()?;
     let mut headers = Vec::new();
     for raw in &args.headers {
@@ -190,38 +190,6 @@ fn handshake_header(name: &str) -> bool {
     crate::handshake::RESERVED_HEADERS
         .iter()
         .any(|h| h.eq_ignore_ascii_case(name))
-}
-
-/// Parses `--connect-to HOST:PORT` (IPv6 as `[::1]:PORT`).
-pub fn parse_connect_to(value: &str) -> Result<(String, u16), Failure> {
-    let bad = |why: &str| {
-        Failure::new(
-            Exit::Usage,
-            format!(
-                "invalid --connect-to {}: {why}: pass HOST:PORT, e.g. 127.0.0.1:8443",
-                novita_ssh_core::quote_for_message(value)
-            ),
-        )
-    };
-    let (host, port) = value
-        .rsplit_once(':')
-        .ok_or_else(|| bad("there is no :PORT"))?;
-    let port: u16 = port
-        .parse()
-        .ok()
-        .filter(|p| *p != 0)
-        .ok_or_else(|| bad("the port must be 1-65535"))?;
-    let host = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        Some(v6) => v6
-            .parse::<std::net::Ipv6Addr>()
-            .map_err(|_| bad("not an IPv6 address in brackets"))?
-            .to_string(),
-        None if host.parse::<std::net::Ipv4Addr>().is_ok() => host.to_owned(),
-        None => {
-            validate::domain(host).map_err(|_| bad("the host is not a valid name or address"))?
-        }
-    };
-    Ok((host, port))
 }
 
 /// Opens the WebSocket, retrying safe failures until `wait` has passed.
@@ -377,30 +345,5 @@ fn lost(e: &TunnelError, target: &Target) -> Failure {
                 connect::tcp::strip_os_error(&io.to_string())
             ),
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn connect_to_values() {
-        assert_eq!(
-            parse_connect_to("127.0.0.1:8443").ok(),
-            Some(("127.0.0.1".into(), 8443))
-        );
-        assert_eq!(parse_connect_to("[::1]:9").ok(), Some(("::1".into(), 9)));
-        assert_eq!(
-            parse_connect_to("Edge.Test:1").ok(),
-            Some(("edge.test".into(), 1))
-        );
-        for bad in ["x", "h:0", "h:99999", "a b:1", "[zz]:1", ":1", "h;rm:1"] {
-            assert_eq!(
-                parse_connect_to(bad).map_err(|f| f.exit),
-                Err(Exit::Usage),
-                "{bad}"
-            );
-        }
     }
 }

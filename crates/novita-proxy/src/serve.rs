@@ -42,29 +42,8 @@ struct Config {
 
 /// Runs the server until SIGTERM or SIGINT.
 pub async fn run(args: &ServeArgs) -> Result<(), Failure> {
-    let to = crate::client::parse_connect_to(&args.to)
-        .map(|(h, p)| {
-            if h.contains(':') {
-                format!("[{h}]:{p}")
-            } else {
-                format!("{h}:{p}")
-            }
-        })
-        .map_err(|f| Failure::new(Exit::Usage, f.message.replace("--connect-to", "--to")))?;
-    // Port 0 (any free port) is fine for listening; the address is logged below.
-    let listen_check = match args.listen.strip_suffix(":0") {
-        Some(host) => format!("{host}:1"),
-        None => args.listen.clone(),
-    };
-    crate::client::parse_connect_to(&listen_check).map_err(|_| {
-        Failure::new(
-            Exit::Usage,
-            format!(
-                "invalid --listen {}: pass ADDR:PORT, e.g. 0.0.0.0:8081",
-                novita_ssh_core::quote_for_message(&args.listen)
-            ),
-        )
-    })?;
+    let to = crate::cli::parse_to(&args.to)?;
+    crate::cli::check_listen(&args.listen)?;
     let listener = TcpListener::bind(&args.listen).await.map_err(|e| {
         Failure::new(
             Exit::Internal,
