@@ -13,8 +13,9 @@ use novita_ssh_core::{
 use crate::api::Api;
 
 use crate::cli::ClientArgs;
-use crate::connect::{self, http_proxy, tls, Target};
-use crate::exit::{Exit, Failure};
+use crate::connect::{self, http_proxy, tls};
+use crate::exit::{strip_os_error, Exit, Failure};
+use crate::target::{log_target, Target};
 use crate::tunnel::{End, Options, Side, Tunnel, TunnelError};
 
 /// How long to wait, after our Close, for a peer that has gone quiet.
@@ -286,24 +287,6 @@ pub async fn run(plan: Plan, args: &ClientArgs) -> Result<(), Failure> {
     }
 }
 
-/// Logs where the tunnel goes (`-v`).
-pub fn log_target(target: &Target) {
-    crate::info!(
-        "connecting to {}{}{}",
-        target.url,
-        target
-            .connect_to
-            .as_ref()
-            .map(|(h, p)| format!(" via {h}:{p}"))
-            .unwrap_or_default(),
-        target
-            .proxy
-            .as_ref()
-            .map(|p| format!(" through proxy {} (from {})", p.display(), p.source))
-            .unwrap_or_default()
-    );
-}
-
 fn describe(end: End) -> String {
     match end {
         End::PeerClosed(code) => format!("the sandbox closed the connection (code {code:?})"),
@@ -331,7 +314,7 @@ fn lost(e: &TunnelError, target: &Target) -> Failure {
             Exit::Lost,
             format!(
                 "connection to the sandbox was lost{sandbox}: {}: check your network and reconnect",
-                connect::tcp::strip_os_error(&io.to_string())
+                strip_os_error(&io.to_string())
             ),
         ),
         TunnelError::Protocol(p) => Failure::new(
@@ -342,7 +325,7 @@ fn lost(e: &TunnelError, target: &Target) -> Failure {
             Exit::Internal,
             format!(
                 "reading stdin or writing stdout failed: {}: run novita-proxy as an ssh ProxyCommand",
-                connect::tcp::strip_os_error(&io.to_string())
+                strip_os_error(&io.to_string())
             ),
         ),
     }

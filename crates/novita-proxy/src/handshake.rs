@@ -2,8 +2,8 @@
 
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 
-use crate::connect::Target;
-use crate::exit::{one_line, Exit, Failure};
+use crate::exit::{one_line, strip_os_error, Exit, Failure};
+use crate::target::Target;
 use crate::ws;
 
 /// The longest response head accepted.
@@ -111,7 +111,7 @@ where
             format!(
                 "the connection to {} broke during the WebSocket upgrade: {}: check the URL, or try again",
                 url.host_header(),
-                crate::connect::tcp::strip_os_error(&e.to_string())
+                strip_os_error(&e.to_string())
             ),
         )
     };

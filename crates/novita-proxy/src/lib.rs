@@ -1,8 +1,8 @@
 //! `novita-proxy`: an SSH ProxyCommand that tunnels over WebSocket to a Novita sandbox,
 //! and (`novita-proxy serve`) the bridge that runs inside the sandbox.
 //!
-//! Where a tunnel byte flows: [`tunnel`]. How the connection is opened: [`connect`] and
-//! [`handshake`]. What each failure means: [`exit`]. The binary is [`main`]; the modules
+//! Where a tunnel goes: [`target`]. Where a tunnel byte flows: [`tunnel`]. How the
+//! connection is opened: [`connect`] and [`handshake`]. What each failure means: [`exit`]. The binary is [`main`]; the modules
 //! are public so that fuzz targets and benchmarks can reach the parsers.
 
 pub mod api;
@@ -18,6 +18,7 @@ pub mod names;
 pub mod platform;
 pub mod serve;
 pub mod stdio;
+pub mod target;
 pub mod tunnel;
 pub mod ws;
 
@@ -27,7 +28,7 @@ use std::path::Path;
 use clap::Parser as _;
 
 use crate::cli::{Cli, Command};
-use crate::exit::{Exit, Failure};
+use crate::exit::{strip_os_error, Exit, Failure};
 
 /// Runs the program with the process arguments and exits with its exit code.
 pub fn main() -> ! {
@@ -71,7 +72,7 @@ fn open_log(path: Option<&Path>) -> Result<Option<std::fs::File>, Failure> {
                     format!(
                         "cannot open the log file {}: {}: pass a writable --log-file path",
                         p.display(),
-                        connect::tcp::strip_os_error(&e.to_string())
+                        strip_os_error(&e.to_string())
                     ),
                 )
             })

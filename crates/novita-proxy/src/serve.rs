@@ -20,7 +20,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::AbortHandle;
 
 use crate::cli::ServeArgs;
-use crate::exit::{Exit, Failure};
+use crate::exit::{strip_os_error, Exit, Failure};
 use crate::tunnel::{End, Options, Side, Tunnel};
 use crate::ws;
 
@@ -50,7 +50,7 @@ pub async fn run(args: &ServeArgs) -> Result<(), Failure> {
             format!(
                 "cannot listen on {}: {}: pick a free ADDR:PORT for --listen",
                 novita_ssh_core::quote_for_message(&args.listen),
-                crate::connect::tcp::strip_os_error(&e.to_string())
+                strip_os_error(&e.to_string())
             ),
         )
     })?;
@@ -361,7 +361,7 @@ async fn connection(
             Ok(Ok(t)) => t,
             failed => {
                 let why = match failed {
-                    Ok(Err(e)) => crate::connect::tcp::strip_os_error(&e.to_string()),
+                    Ok(Err(e)) => strip_os_error(&e.to_string()),
                     _ => "timed out".to_owned(),
                 };
                 crate::warn!("#{id} {peer}: cannot connect to {}: {why}", config.to);
