@@ -188,7 +188,7 @@ impl Plan {
 }
 
 fn handshake_header(name: &str) -> bool {
-    crate::handshake::RESERVED_HEADERS
+    crate::handshake::client::RESERVED_HEADERS
         .iter()
         .any(|h| h.eq_ignore_ascii_case(name))
 }

@@ -75,7 +75,9 @@ pub async fn open(target: &Target, timeout: Duration) -> Result<(Transport, Vec<
     let deadline = Instant::now() + timeout;
     let url = &target.url;
     let mut transport = dial(&Endpoint::of(target), deadline, timeout).await?;
-    match tokio::time::timeout_at(deadline, handshake::upgrade(&mut transport, target)).await {
+    match tokio::time::timeout_at(deadline, handshake::client::upgrade(&mut transport, target))
+        .await
+    {
         Ok(Ok(leftover)) => Ok((transport, leftover)),
         Ok(Err(f)) => Err(f),
         Err(_) => Err(timed_out(
