@@ -17,6 +17,7 @@ pub mod log;
 pub mod names;
 pub mod platform;
 pub mod serve;
+pub mod signal;
 pub mod stdio;
 pub mod target;
 pub mod tunnel;
@@ -29,6 +30,7 @@ use clap::Parser as _;
 
 use crate::cli::{Cli, Command};
 use crate::exit::{strip_os_error, Exit, Failure};
+use crate::signal::Stop;
 
 /// Runs the program with the process arguments and exits with its exit code.
 pub fn main() -> ! {
@@ -101,7 +103,7 @@ fn client_main(args: &cli::ClientArgs) -> Result<(), Failure> {
     let result = rt.block_on(async {
         tokio::select! {
             result = client::run(plan, args) => result,
-            () = hang_up() => {
+            () = signal::first_of(&[Stop::HangUp, Stop::Terminate, Stop::Interrupt]) => {
                 info!("signal received: exiting");
                 Ok(())
             }
@@ -118,39 +120,4 @@ fn serve_main(args: &cli::ServeArgs) -> Result<(), Failure> {
     let result = rt.block_on(serve::run(args));
     rt.shutdown_background();
     result
-}
-
-/// Resolves on SIGHUP (ssh sends it when done), SIGTERM or SIGINT.
-async fn hang_up() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let kinds = [
-            SignalKind::hangup(),
-            SignalKind::terminate(),
-            SignalKind::interrupt(),
-        ];
-        let mut streams = Vec::new();
-        for kind in kinds {
-            if let Ok(s) = signal(kind) {
-                streams.push(s);
-            }
-        }
-        if streams.is_empty() {
-            return std::future::pending().await;
-        }
-        std::future::poll_fn(|cx| {
-            for s in &mut streams {
-                if s.poll_recv(cx).is_ready() {
-                    return std::task::Poll::Ready(());
-                }
-            }
-            std::task::Poll::Pending
-        })
-        .await;
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

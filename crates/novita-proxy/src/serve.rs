@@ -19,6 +19,7 @@ use tokio::task::AbortHandle;
 use crate::cli::ServeArgs;
 use crate::exit::{strip_os_error, Exit, Failure};
 use crate::handshake::server::{self, Rejection};
+use crate::signal::{self, Stop};
 use crate::tunnel::{End, Options, Side, Tunnel};
 use crate::ws;
 
@@ -71,7 +72,7 @@ pub async fn run(args: &ServeArgs) -> Result<(), Failure> {
     let pending = Arc::new(Pending::default());
     let ids = AtomicU64::new(0);
     let mut last_full_warning: Option<tokio::time::Instant> = None;
-    let stop = stop_signal();
+    let stop = signal::first_of(&[Stop::Terminate, Stop::Interrupt]);
     tokio::pin!(stop);
     loop {
         tokio::select! {
@@ -169,29 +170,6 @@ struct PendingGuard {
 impl Drop for PendingGuard {
     fn drop(&mut self) {
         self.pending.done(self.id);
-    }
-}
-
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) {
-            (Ok(mut term), Ok(mut int)) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = int.recv() => {}
-                }
-            }
-            _ => std::future::pending().await,
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
