@@ -15,6 +15,7 @@ pub mod handshake;
 pub mod keepalive;
 pub mod log;
 pub mod names;
+pub mod plan;
 pub mod platform;
 pub mod serve;
 pub mod signal;

@@ -18,6 +18,7 @@ use tokio::time::Instant;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
+use crate::cli::ClientArgs;
 use crate::exit::{io_reason, strip_os_error, Exit, Failure};
 use crate::handshake;
 use crate::target::Target;
@@ -85,6 +86,31 @@ pub async fn open(target: &Target, timeout: Duration) -> Result<(Transport, Vec<
             &format!("the WebSocket upgrade at {url}"),
             timeout,
         )),
+    }
+}
+
+/// Opens the WebSocket, retrying safe failures until `wait` has passed.
+pub async fn open_with_retry(
+    target: &Target,
+    args: &ClientArgs,
+    wait: Duration,
+) -> Result<(Transport, Vec<u8>), Failure> {
+    let give_up = Instant::now() + wait;
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        match open(target, args.connect_timeout).await {
+            Ok(open) => return Ok(open),
+            Err(f) if f.is_retryable() && Instant::now() + backoff < give_up => {
+                crate::info!(
+                    "not yet ({}); retrying in {} ms",
+                    f.message,
+                    backoff.as_millis()
+                );
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+            Err(f) => return Err(f),
+        }
     }
 }
 
