@@ -22,6 +22,12 @@ _novita__sshconfig() {
             novita__sshconfig,config)
                 cmd="novita__sshconfig__subcmd__config"
                 ;;
+            novita__sshconfig,create)
+                cmd="novita__sshconfig__subcmd__create"
+                ;;
+            novita__sshconfig,delete)
+                cmd="novita__sshconfig__subcmd__delete"
+                ;;
             novita__sshconfig,doctor)
                 cmd="novita__sshconfig__subcmd__doctor"
                 ;;
@@ -34,11 +40,32 @@ _novita__sshconfig() {
             novita__sshconfig,keygen)
                 cmd="novita__sshconfig__subcmd__keygen"
                 ;;
+            novita__sshconfig,kill)
+                cmd="novita__sshconfig__subcmd__delete"
+                ;;
             novita__sshconfig,list)
                 cmd="novita__sshconfig__subcmd__list"
                 ;;
+            novita__sshconfig,login)
+                cmd="novita__sshconfig__subcmd__login"
+                ;;
+            novita__sshconfig,logout)
+                cmd="novita__sshconfig__subcmd__logout"
+                ;;
+            novita__sshconfig,ls)
+                cmd="novita__sshconfig__subcmd__list"
+                ;;
+            novita__sshconfig,pause)
+                cmd="novita__sshconfig__subcmd__pause"
+                ;;
             novita__sshconfig,remove)
                 cmd="novita__sshconfig__subcmd__remove"
+                ;;
+            novita__sshconfig,resume)
+                cmd="novita__sshconfig__subcmd__resume"
+                ;;
+            novita__sshconfig,start)
+                cmd="novita__sshconfig__subcmd__resume"
                 ;;
             novita__sshconfig,template)
                 cmd="novita__sshconfig__subcmd__template"
@@ -73,6 +100,12 @@ _novita__sshconfig() {
             novita__sshconfig__subcmd__help,config)
                 cmd="novita__sshconfig__subcmd__help__subcmd__config"
                 ;;
+            novita__sshconfig__subcmd__help,create)
+                cmd="novita__sshconfig__subcmd__help__subcmd__create"
+                ;;
+            novita__sshconfig__subcmd__help,delete)
+                cmd="novita__sshconfig__subcmd__help__subcmd__delete"
+                ;;
             novita__sshconfig__subcmd__help,doctor)
                 cmd="novita__sshconfig__subcmd__help__subcmd__doctor"
                 ;;
@@ -88,8 +121,20 @@ _novita__sshconfig() {
             novita__sshconfig__subcmd__help,list)
                 cmd="novita__sshconfig__subcmd__help__subcmd__list"
                 ;;
+            novita__sshconfig__subcmd__help,login)
+                cmd="novita__sshconfig__subcmd__help__subcmd__login"
+                ;;
+            novita__sshconfig__subcmd__help,logout)
+                cmd="novita__sshconfig__subcmd__help__subcmd__logout"
+                ;;
+            novita__sshconfig__subcmd__help,pause)
+                cmd="novita__sshconfig__subcmd__help__subcmd__pause"
+                ;;
             novita__sshconfig__subcmd__help,remove)
                 cmd="novita__sshconfig__subcmd__help__subcmd__remove"
+                ;;
+            novita__sshconfig__subcmd__help,resume)
+                cmd="novita__sshconfig__subcmd__help__subcmd__resume"
                 ;;
             novita__sshconfig__subcmd__help,template)
                 cmd="novita__sshconfig__subcmd__help__subcmd__template"
@@ -110,7 +155,7 @@ _novita__sshconfig() {
 
     case "${cmd}" in
         novita__sshconfig)
-            opts="-v -y -h -V --verbose --yes --generate --help --version init keygen config add remove list template doctor help"
+            opts="-v -y -h -V --verbose --yes --generate --help --version init keygen config login logout create add remove list ls pause resume start delete kill template doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -128,7 +173,7 @@ _novita__sshconfig() {
             return 0
             ;;
         novita__subcmd__sshconfig__subcmd__add)
-            opts="-v -y -h --domain --url --proxy --cacert --connect-to --user --traffic-token --dry-run --verbose --yes --help"
+            opts="-v -y -h --domain --url --proxy --cacert --connect-to --api --api-url --name-key --ttl --keepalive --quota-warning --user --traffic-token --dry-run --verbose --yes --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -152,6 +197,30 @@ _novita__sshconfig() {
                     ;;
                 --connect-to)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api)
+                    COMPREPLY=($(compgen -W "on off" -- "${cur}"))
+                    return 0
+                    ;;
+                --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keepalive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --quota-warning)
+                    COMPREPLY=($(compgen -W "on off" -- "${cur}"))
                     return 0
                     ;;
                 --user)
@@ -254,7 +323,7 @@ _novita__sshconfig() {
             return 0
             ;;
         novita__subcmd__sshconfig__subcmd__config__subcmd__install)
-            opts="-v -y -h --dry-run --ssh-config --domain --url --proxy --cacert --connect-to --user --proxy-command-path --verbose --yes --help"
+            opts="-v -y -h --dry-run --ssh-config --domain --url --proxy --cacert --connect-to --api --api-url --name-key --ttl --keepalive --quota-warning --user --proxy-command-path --verbose --yes --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -282,6 +351,30 @@ _novita__sshconfig() {
                     ;;
                 --connect-to)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api)
+                    COMPREPLY=($(compgen -W "on off" -- "${cur}"))
+                    return 0
+                    ;;
+                --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keepalive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --quota-warning)
+                    COMPREPLY=($(compgen -W "on off" -- "${cur}"))
                     return 0
                     ;;
                 --user)
@@ -335,6 +428,46 @@ _novita__sshconfig() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        novita__subcmd__sshconfig__subcmd__create)
+            opts="-v -y -h --template --ttl --auto-pause --auto-resume --private --metadata --verbose --yes --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --template)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metadata)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        novita__subcmd__sshconfig__subcmd__delete)
+            opts="-v -y -h --verbose --yes --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         novita__subcmd__sshconfig__subcmd__doctor)
             opts="-v -y -h --connect --ssh-config --verbose --yes --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -354,7 +487,7 @@ _novita__sshconfig() {
             return 0
             ;;
         novita__subcmd__sshconfig__subcmd__help)
-            opts="init keygen config add remove list template doctor help"
+            opts="init keygen config login logout create add remove list pause resume delete template doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -437,6 +570,34 @@ _novita__sshconfig() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        novita__subcmd__sshconfig__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        novita__subcmd__sshconfig__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         novita__subcmd__sshconfig__subcmd__help__subcmd__doctor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -507,7 +668,63 @@ _novita__sshconfig() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        novita__subcmd__sshconfig__subcmd__help__subcmd__login)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        novita__subcmd__sshconfig__subcmd__help__subcmd__logout)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        novita__subcmd__sshconfig__subcmd__help__subcmd__pause)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         novita__subcmd__sshconfig__subcmd__help__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        novita__subcmd__sshconfig__subcmd__help__subcmd__resume)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -536,7 +753,7 @@ _novita__sshconfig() {
             return 0
             ;;
         novita__subcmd__sshconfig__subcmd__init)
-            opts="-v -y -h --dry-run --ssh-config --domain --url --proxy --cacert --connect-to --user --proxy-command-path --passphrase-file --key --lang --out --bridge --bridge-url --no-template --verbose --yes --help"
+            opts="-v -y -h --dry-run --ssh-config --domain --url --proxy --cacert --connect-to --api --api-url --name-key --ttl --keepalive --quota-warning --user --proxy-command-path --passphrase-file --key --lang --out --bridge --bridge-url --no-template --verbose --yes --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -564,6 +781,30 @@ _novita__sshconfig() {
                     ;;
                 --connect-to)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api)
+                    COMPREPLY=($(compgen -W "on off" -- "${cur}"))
+                    return 0
+                    ;;
+                --api-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keepalive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --quota-warning)
+                    COMPREPLY=($(compgen -W "on off" -- "${cur}"))
                     return 0
                     ;;
                 --user)
@@ -628,6 +869,48 @@ _novita__sshconfig() {
             return 0
             ;;
         novita__subcmd__sshconfig__subcmd__list)
+            opts="-v -y -h --json --verbose --yes --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        novita__subcmd__sshconfig__subcmd__login)
+            opts="-v -y -h --no-verify --verbose --yes --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        novita__subcmd__sshconfig__subcmd__logout)
+            opts="-v -y -h --verbose --yes --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        novita__subcmd__sshconfig__subcmd__pause)
             opts="-v -y -h --verbose --yes --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -643,6 +926,20 @@ _novita__sshconfig() {
             ;;
         novita__subcmd__sshconfig__subcmd__remove)
             opts="-v -y -h --dry-run --verbose --yes --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        novita__subcmd__sshconfig__subcmd__resume)
+            opts="-v -y -h --verbose --yes --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

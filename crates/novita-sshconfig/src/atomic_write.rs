@@ -150,6 +150,9 @@ pub struct WriteOptions {
     pub new_mode: u32,
     /// Where to copy the previous version, if any.
     pub backup: Option<PathBuf>,
+    /// Give an existing file `new_mode` too, instead of keeping its mode (a secret that
+    /// must end up private whatever the file was).
+    pub force_mode: bool,
 }
 
 /// Replaces the contents of `path` atomically (see the module documentation).
@@ -184,7 +187,7 @@ pub fn write_atomic(path: &Path, contents: &[u8], opts: &WriteOptions) -> Result
     };
     let result = (|| -> io::Result<()> {
         file.write_all(contents)?;
-        if let Some(meta) = &meta {
+        if let Some(meta) = meta.as_ref().filter(|_| !opts.force_mode) {
             keep_mode_and_owner(&file, meta)?;
         }
         file.sync_all()?;
@@ -314,6 +317,7 @@ mod tests {
         WriteOptions {
             new_mode: 0o600,
             backup: None,
+            force_mode: false,
         }
     }
 
@@ -354,6 +358,7 @@ mod tests {
             &WriteOptions {
                 new_mode: 0o600,
                 backup: Some(backup.clone()),
+                force_mode: false,
             },
         )
         .expect("write");

@@ -161,6 +161,7 @@ impl ChangeSet {
                     &WriteOptions {
                         new_mode: *mode,
                         backup: backup.clone(),
+                        force_mode: false,
                     },
                 )?,
                 Action::Remove { backup } => {

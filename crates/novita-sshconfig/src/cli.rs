@@ -23,12 +23,17 @@ Files:
   ~/.ssh/novita/settings.json  defaults and named hosts the config is generated from
   ~/.ssh/novita/id_ed25519     the key (and .pub)
   ~/.ssh/novita/known_hosts    host keys of sandboxes
+  ~/.ssh/novita/api_key        the Novita API key (mode 0600), written by login
   ~/.ssh/config                gets a marked section with one Include line
   ~/.ssh/config.novita-ssh.bak the previous version of ~/.ssh/config
 
 Examples:
   novita-sshconfig init                       key, ssh config and template in ./novita-ssh-template
-  ssh <sandbox-id>.novita                     then connect to any sandbox built from the template
+  novita-sshconfig login                      store the API key (prompted, or from stdin)
+  novita-sshconfig create myproj              a sandbox from the template, named myproj
+  ssh myproj.novita                           connect by name (a paused sandbox is resumed)
+  ssh <sandbox-id>.novita                     or by ID, with or without an API key
+  novita-sshconfig list                       sandboxes: ID, name, state, template, end time
   novita-sshconfig add web <sandbox-id>       ssh web.novita (also listed in VS Code Remote-SSH)
   novita-sshconfig doctor --connect web       check the setup and the sandbox's sshd
   novita-sshconfig config uninstall           undo: ~/.ssh/config is back to its bytes before init
@@ -36,8 +41,10 @@ Examples:
 
 /// Keys, ssh config and sandbox template for reaching Novita sandboxes with plain OpenSSH.
 ///
-/// After `novita-sshconfig init`, `ssh <sandbox-id>.novita`, scp, rsync, sftp and VS Code
-/// Remote-SSH reach a sandbox built from the generated template, through `novita-proxy`.
+/// After `novita-sshconfig init`, `ssh <name>.novita` (or `<sandbox-id>.novita`), scp, rsync,
+/// sftp and VS Code Remote-SSH reach a sandbox built from the generated template, through
+/// `novita-proxy`. `login` stores the API key; `create`, `list`, `pause`, `resume` and
+/// `delete` manage sandboxes.
 #[derive(Debug, Parser)]
 #[command(
     name = "novita-sshconfig",
@@ -77,13 +84,37 @@ pub enum Command {
     /// Install, remove or show the ssh config.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Store your Novita API key in ~/.ssh/novita/api_key (mode 0600), where novita-proxy
+    /// finds it even when VS Code starts it without your environment. The key is read from
+    /// a prompt that does not echo it, or from stdin when stdin is not a terminal
+    /// (`novita-sshconfig login < keyfile`); never from the command line. The API is asked
+    /// first whether it accepts the key. A different stored key is replaced only after you
+    /// confirm, or with --yes.
+    Login(LoginArgs),
+    /// Delete the stored API key (~/.ssh/novita/api_key). NOVITA_API_KEY, when set, still
+    /// applies.
+    Logout,
+    /// Create a sandbox from the kit's template, named NAME: then `ssh NAME.novita` reaches
+    /// it. Refused when a running or paused sandbox already has that name.
+    Create(CreateArgs),
     /// Name a sandbox: `ssh ALIAS.novita` then reaches SANDBOX_ID. Adding an existing alias
     /// replaces it.
     Add(AddArgs),
     /// Remove a named host.
     Remove(RemoveArgs),
-    /// List the named hosts.
-    List,
+    /// List your running and paused sandboxes (ID, name, state, template, end time) and the
+    /// named hosts. Without an API key, only the named hosts.
+    #[command(visible_alias = "ls")]
+    List(ListArgs),
+    /// Pause a sandbox: its memory and files are kept, open sessions end. `ssh NAME.novita`
+    /// (or `resume`) resumes it.
+    Pause(TargetArgs),
+    /// Resume a paused sandbox (a running one gets its time to live extended).
+    #[command(visible_alias = "start")]
+    Resume(TargetArgs),
+    /// Kill a sandbox: it and its files are gone for good. Asks first on a terminal.
+    #[command(visible_alias = "kill")]
+    Delete(TargetArgs),
     /// Write the sandbox template (template.ts + build.ts, or template.py + build.py) that
     /// makes sshd key-only, authorizes your public key and runs the WebSocket bridge.
     Template(TemplateArgs),
@@ -93,6 +124,8 @@ pub enum Command {
 }
 
 /// `config` subcommands.
+// Parsed once per run: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Write ~/.ssh/novita/config and the marked Include section at the top of
@@ -100,7 +133,8 @@ pub enum ConfigCommand {
     /// is kept as config.novita-ssh.bak beside it.
     Install(InstallArgs),
     /// Remove the marked section from ~/.ssh/config (which is then byte for byte what it
-    /// was before), ~/.ssh/novita/config and settings.json. Keys stay unless --purge-keys.
+    /// was before), ~/.ssh/novita/config and settings.json. Keys (the API key too) stay
+    /// unless --purge-keys.
     Uninstall(UninstallArgs),
     /// Show the kit's config and whether ~/.ssh/config includes it. Never writes.
     Show(ShowArgs),
@@ -146,6 +180,55 @@ pub struct ProxyArgs {
     /// Host header (like curl's --connect-to); for tests.
     #[arg(long, value_name = "HOST:PORT", hide = true)]
     pub connect_to: Option<String>,
+
+    /// Whether novita-proxy calls the Novita API. On (the default) it finds sandboxes by
+    /// name, resumes paused ones, fetches a private sandbox's traffic token and keeps the
+    /// sandbox alive while connected (with the API key from `novita-sshconfig login`);
+    /// off, it never calls the API (sandbox IDs only, no key needed).
+    #[arg(long, value_enum, value_name = "on|off")]
+    pub api: Option<Switch>,
+
+    /// The API's base URL [default: https://api.<DOMAIN>]; http:// is accepted, for a
+    /// self-hosted or test API.
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
+
+    /// The metadata key whose value is a sandbox's name: `ssh NAME.novita` reaches the
+    /// sandbox whose metadata has KEY=NAME [default: name].
+    #[arg(long, value_name = "KEY")]
+    pub name_key: Option<String>,
+
+    /// The time to live novita-proxy asks the API for when it connects and at each
+    /// keepalive: the sandbox ends (or pauses) that many seconds after the session ends
+    /// [default: 600; at most 2592000, 30 days].
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=2_592_000))]
+    pub ttl: Option<u64>,
+
+    /// Seconds between the keepalives that extend the sandbox's time to live while a session
+    /// is open; 0 turns them off [default: a third of the time to live].
+    #[arg(long, value_name = "SECS")]
+    pub keepalive: Option<u64>,
+
+    /// Whether novita-proxy warns (one line on stderr, which ssh shows) before the
+    /// account's maximum sandbox length ends a session [default: on].
+    #[arg(long, value_enum, value_name = "on|off")]
+    pub quota_warning: Option<Switch>,
+}
+
+/// On or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Switch {
+    /// On.
+    On,
+    /// Off.
+    Off,
+}
+
+impl Switch {
+    /// True for on.
+    pub fn is_on(self) -> bool {
+        self == Switch::On
+    }
 }
 
 /// Options of `config install` (and `init`).
@@ -176,7 +259,8 @@ pub struct UninstallArgs {
     #[command(flatten)]
     pub write: WriteArgs,
 
-    /// Also delete the kit's key pair and known_hosts (and ~/.ssh/novita when empty).
+    /// Also delete the kit's key pair, known_hosts and the API key (and ~/.ssh/novita when
+    /// empty).
     #[arg(long)]
     pub purge_keys: bool,
 }
@@ -309,6 +393,70 @@ pub struct AddArgs {
     /// Show a unified diff of every file that would change, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// Options of `login`.
+#[derive(Debug, Clone, Args)]
+pub struct LoginArgs {
+    /// Store the key without asking the API whether it accepts it (offline).
+    #[arg(long)]
+    pub no_verify: bool,
+
+    /// A key on the command line, which is refused without being shown (other users can
+    /// read command lines): it is here only to say so.
+    #[arg(hide = true, value_name = "KEY")]
+    pub refused_key: Option<String>,
+}
+
+/// Options of `create`.
+#[derive(Debug, Clone, Args)]
+pub struct CreateArgs {
+    /// The sandbox's name (lower-case letters, digits, '_' and '-'): stored in its metadata
+    /// under the name key (default `name`), so that `ssh NAME.novita` finds it.
+    pub name: String,
+
+    /// The template to create it from: the one `novita-sshconfig template` writes is
+    /// registered as novita-ssh.
+    #[arg(long, value_name = "TEMPLATE", default_value = crate::template::TEMPLATE_NAME)]
+    pub template: String,
+
+    /// Seconds the sandbox lives before it ends (or pauses, with --auto-pause); connecting
+    /// with ssh extends it [default: the configured --ttl, else 600].
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=2_592_000))]
+    pub ttl: Option<u64>,
+
+    /// Pause instead of ending when the time to live runs out; `ssh NAME.novita` resumes it.
+    #[arg(long)]
+    pub auto_pause: bool,
+
+    /// Resume a paused sandbox when traffic reaches it (region domains only).
+    #[arg(long)]
+    pub auto_resume: bool,
+
+    /// Accept traffic only with the sandbox's traffic access token (novita-proxy fetches it
+    /// through the API when it connects).
+    #[arg(long)]
+    pub private: bool,
+
+    /// More metadata, KEY=VALUE (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub metadata: Vec<String>,
+}
+
+/// Options of `list`.
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    /// Print the sandboxes as a JSON array, for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The sandbox a command acts on.
+#[derive(Debug, Clone, Args)]
+pub struct TargetArgs {
+    /// A sandbox name, a sandbox ID, or an alias from `add` (each with or without .novita).
+    #[arg(value_name = "NAME|ID")]
+    pub sandbox: String,
 }
 
 /// Options of `remove`.

@@ -35,7 +35,8 @@ pub struct Check {
 }
 
 impl Check {
-    fn pass(name: &'static str, detail: impl Into<String>) -> Check {
+    /// A passed check.
+    pub fn pass(name: &'static str, detail: impl Into<String>) -> Check {
         Check {
             status: Status::Pass,
             name,
@@ -44,7 +45,8 @@ impl Check {
         }
     }
 
-    fn fail(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+    /// A failed check, with its fix.
+    pub fn fail(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
         Check {
             status: Status::Fail,
             name,
@@ -53,7 +55,8 @@ impl Check {
         }
     }
 
-    fn warn(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
+    /// A warning, with what to do.
+    pub fn warn(name: &'static str, detail: impl Into<String>, fix: impl Into<String>) -> Check {
         Check {
             status: Status::Warn,
             name,
@@ -144,11 +147,12 @@ pub fn run_checks(inputs: &Inputs<'_>) -> Vec<Check> {
         check_include(inputs),
     ];
     checks.extend(check_effective(inputs));
-    if inputs.connect {
-        checks.push(check_auth_methods(inputs));
-        checks.push(check_login(inputs));
-    }
     checks
+}
+
+/// The checks that connect (`--connect`): the logins sshd offers, then a command.
+pub fn connect_checks(inputs: &Inputs<'_>) -> Vec<Check> {
+    vec![check_auth_methods(inputs), check_login(inputs)]
 }
 
 /// Parses `OpenSSH_9.2p1 ...` (or `OpenSSH_for_Windows_8.1p1`) into (major, minor).

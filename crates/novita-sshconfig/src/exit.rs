@@ -19,10 +19,24 @@ pub enum Code {
     ReadOnly = 4,
     /// `doctor` found at least one problem.
     DoctorFailed = 5,
-    /// A file exists that the command will not overwrite (a key pair, template files).
+    /// A file exists that the command will not overwrite (a key pair, template files, an
+    /// API key), or a sandbox name is taken.
     Exists = 6,
     /// The confirmation prompt was answered no.
     Cancelled = 7,
+    /// No running or paused sandbox has the name. (8 and 9 are free; 10 to 15 mean what
+    /// they mean for novita-proxy.)
+    NoSuchName = 10,
+    /// Several sandboxes have the name.
+    SeveralNamed = 11,
+    /// The API does not know the sandbox (404): killed or timed out.
+    Gone = 12,
+    /// No API key is configured, or the API refused it (401/403).
+    ApiKey = 13,
+    /// The API did not answer, or answered with an error.
+    Api = 14,
+    /// The API key file is readable by others, or cannot be read.
+    KeyFile = 15,
 }
 
 impl Code {
@@ -41,8 +55,15 @@ Exit status:
   3  refused: the novita-ssh markers in the ssh config are broken; nothing was changed
   4  the ssh config is read-only: the lines to change by hand were printed
   5  doctor found a problem
-  6  refused to overwrite an existing file (key pair, template); see --force
-  7  cancelled at the confirmation prompt";
+  6  refused to overwrite an existing file (key pair, template, API key) or to reuse a
+     sandbox name that a running or paused sandbox has
+  7  cancelled at the confirmation prompt
+  10  no running or paused sandbox has that name (create one: novita-sshconfig create NAME)
+  11  several sandboxes have that name: use an ID
+  12  the Novita API does not know the sandbox (404): it was killed or timed out
+  13  API key missing (novita-sshconfig login) or refused (401/403)
+  14  the Novita API did not answer, or answered with an error
+  15  the API key file is readable by others (chmod 600 it) or cannot be read";
 
 /// An error that ends the command with a specific exit code.
 ///

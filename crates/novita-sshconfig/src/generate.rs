@@ -29,6 +29,31 @@ const PAGE: Page<'static> = Page {
             commands: &["novita-sshconfig init --dry-run"],
         },
         Example {
+            text: "Store the Novita API key (prompted without echo, or piped in; never an \
+                   argument), create a sandbox named myproj from the template, and connect to it \
+                   by name; a paused sandbox is resumed, and kept alive while connected:",
+            commands: &[
+                "novita-sshconfig login",
+                "novita-sshconfig create myproj",
+                "ssh myproj.novita",
+            ],
+        },
+        Example {
+            text: "Your sandboxes (ID, name, state, template, end time), as a table or JSON; \
+                   pause, resume and delete them by name or ID:",
+            commands: &[
+                "novita-sshconfig list",
+                "novita-sshconfig list --json",
+                "novita-sshconfig pause myproj",
+                "novita-sshconfig delete myproj",
+            ],
+        },
+        Example {
+            text: "Sandboxes live 20 minutes after a session ends, with the keep-alive every 5 \
+                   minutes while connected:",
+            commands: &["novita-sshconfig config install --ttl 1200 --keepalive 300"],
+        },
+        Example {
             text: "Then connect to any sandbox built from the template, with ssh, scp, rsync or \
                    sftp:",
             commands: &[
@@ -80,6 +105,11 @@ const PAGE: Page<'static> = Page {
             text: "The host keys of sandboxes, kept apart from ~/.ssh/known_hosts.",
         },
         Entry {
+            term: "~/.ssh/novita/api_key",
+            text: "The Novita API key (one line, mode 0600), written by login and removed by \
+                   logout. novita-proxy refuses it when others can read it, as ssh does with keys.",
+        },
+        Entry {
             term: "~/.ssh/novita/.lock",
             text: "Held while the kit's files change, so that two runs never interleave.",
         },
@@ -102,6 +132,21 @@ const PAGE: Page<'static> = Page {
         Entry {
             term: "NOVITA_DOMAIN",
             text: "The sandbox domain written into the ProxyCommand, when --domain is not given.",
+        },
+        Entry {
+            term: "NOVITA_API_KEY",
+            text: "The API key, used instead of ~/.ssh/novita/api_key (as by the SDKs and \
+                   novita-proxy).",
+        },
+        Entry {
+            term: "NOVITA_API_URL",
+            text: "The API's base URL when --api-url is not configured [default: \
+                   https://api.<domain>].",
+        },
+        Entry {
+            term: "HTTPS_PROXY, NO_PROXY",
+            text: "The HTTP proxy for API calls when --proxy is not configured, as for \
+                   novita-proxy.",
         },
         Entry {
             term: "HOME",
@@ -186,7 +231,7 @@ mod tests {
             .iter()
             .map(|c| c.code)
             .collect();
-        assert_eq!(codes, (0..=7).collect::<Vec<u8>>());
+        assert_eq!(codes, (0..=7).chain(10..=15).collect::<Vec<u8>>());
         let page = PROGRAM.man_page().expect("renders");
         assert!(
             page.contains(".SH \"EXIT STATUS\"\n.TP\n\\fB0\\fR\n"),

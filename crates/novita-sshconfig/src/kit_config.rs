@@ -38,39 +38,88 @@ impl KitConfig<'_> {
             .unwrap_or_else(|| self.paths.default_key.clone())
     }
 
+    /// The key file to name on the ProxyCommand line: only when ssh's `~` is not this
+    /// `$HOME` (novita-proxy looks under `$HOME`, which a GUI-started ssh may not share) and
+    /// `login` has written one. Elsewhere novita-proxy finds it by itself.
+    pub fn api_key_file(&self) -> Option<PathBuf> {
+        (!self.paths.home.tilde_ok && self.paths.api_key.exists())
+            .then(|| self.paths.api_key.clone())
+    }
+
     /// The ProxyCommand line's value for these options (with `%h` last).
     pub fn proxy_command(&self, opts: &ProxyOptions) -> Result<String, QuoteError> {
         let mut words = vec![proxy_command_word(
             "novita-proxy path",
             &self.proxy_path.to_string_lossy(),
         )?];
-        let mut flag = |name: &str, what: &'static str, value: &str| -> Result<(), QuoteError> {
-            words.push(name.to_owned());
-            words.push(proxy_command_word(what, value)?);
-            Ok(())
-        };
-        match &opts.url {
-            Some(url) => flag("--url", "URL", url)?,
-            None => flag(
-                "--domain",
-                "domain",
-                opts.domain.as_deref().unwrap_or(DEFAULT_DOMAIN),
-            )?,
-        }
-        if let Some(proxy) = &opts.proxy {
-            flag("--proxy", "proxy URL", proxy)?;
-        }
-        if let Some(to) = &opts.connect_to {
-            flag("--connect-to", "connect-to address", to)?;
-        }
-        if let Some(ca) = &opts.cacert {
-            flag("--cacert", "CA file", &ca.to_string_lossy())?;
-        }
-        if let Some(token) = &opts.traffic_token {
-            flag("--traffic-token", "traffic token", token)?;
+        for (what, value) in self.proxy_words(opts) {
+            words.push(proxy_command_word(what, &value)?);
         }
         words.push("%h".to_owned());
         Ok(words.join(" "))
+    }
+
+    /// novita-proxy's arguments for these options, before the host, unquoted: what the
+    /// ProxyCommand passes, and what the kit's own API calls are configured from.
+    pub fn proxy_args(&self, opts: &ProxyOptions) -> Vec<String> {
+        self.proxy_words(opts).into_iter().map(|(_, v)| v).collect()
+    }
+
+    /// The arguments with what each value is (for messages about values that cannot be
+    /// quoted).
+    fn proxy_words(&self, opts: &ProxyOptions) -> Vec<(&'static str, String)> {
+        let mut words: Vec<(&'static str, String)> = Vec::new();
+        let mut flag = |name: &'static str, what: &'static str, value: String| {
+            words.push(("flag", name.to_owned()));
+            words.push((what, value));
+        };
+        match &opts.url {
+            Some(url) => flag("--url", "URL", url.clone()),
+            None => flag(
+                "--domain",
+                "domain",
+                opts.domain.as_deref().unwrap_or(DEFAULT_DOMAIN).to_owned(),
+            ),
+        }
+        if let Some(proxy) = &opts.proxy {
+            flag("--proxy", "proxy URL", proxy.clone());
+        }
+        if let Some(to) = &opts.connect_to {
+            flag("--connect-to", "connect-to address", to.clone());
+        }
+        if let Some(ca) = &opts.cacert {
+            flag("--cacert", "CA file", ca.to_string_lossy().into_owned());
+        }
+        if let Some(token) = &opts.traffic_token {
+            flag("--traffic-token", "traffic token", token.clone());
+        }
+        if opts.api_enabled() {
+            if let Some(url) = &opts.api_url {
+                flag("--api-url", "API URL", url.clone());
+            }
+            if let Some(file) = self.api_key_file() {
+                flag(
+                    "--api-key-file",
+                    "API key file",
+                    file.to_string_lossy().into_owned(),
+                );
+            }
+            if let Some(key) = &opts.name_key {
+                flag("--name-key", "name key", key.clone());
+            }
+            if let Some(ttl) = opts.ttl {
+                flag("--ttl", "time to live", ttl.to_string());
+            }
+            if let Some(keepalive) = opts.keepalive {
+                flag("--keepalive", "keepalive", keepalive.to_string());
+            }
+            if opts.quota_warning == Some(false) {
+                words.push(("flag", "--no-quota-warning".to_owned()));
+            }
+        } else {
+            words.push(("flag", "--no-api".to_owned()));
+        }
+        words
     }
 
     /// The whole file.

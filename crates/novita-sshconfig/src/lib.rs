@@ -18,6 +18,7 @@ pub mod kit_config;
 pub mod lock;
 pub mod managed_section;
 pub mod paths;
+pub mod platform;
 pub mod settings;
 pub mod sys;
 pub mod template;

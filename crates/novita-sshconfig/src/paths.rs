@@ -103,6 +103,8 @@ pub struct KitPaths {
     pub lock: PathBuf,
     /// `~/.ssh/config`.
     pub default_ssh_config: PathBuf,
+    /// `~/.ssh/novita/api_key`, the API key `login` writes (mode 0600).
+    pub api_key: PathBuf,
 }
 
 impl KitPaths {
@@ -117,6 +119,7 @@ impl KitPaths {
             known_hosts: kit_dir.join("known_hosts"),
             lock: kit_dir.join(".lock"),
             default_ssh_config: ssh_dir.join("config"),
+            api_key: novita_ssh_core::credentials::default_key_file(&home.dir),
             ssh_dir,
             kit_dir,
             home,

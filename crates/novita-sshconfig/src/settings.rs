@@ -43,6 +43,62 @@ pub struct ProxyOptions {
     /// Connect to this address instead of the URL's host (`--connect-to`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connect_to: Option<String>,
+    /// The API's base URL (`--api-url`), instead of `https://api.<domain>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_url: Option<String>,
+    /// Whether novita-proxy may call the API (`false` writes `--no-api`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api: Option<bool>,
+    /// The metadata key holding sandbox names (`--name-key`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_key: Option<String>,
+    /// The time to live, in seconds, asked for at connect and each keepalive (`--ttl`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<u64>,
+    /// Seconds between keepalives while connected, 0 for none (`--keepalive`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keepalive: Option<u64>,
+    /// Whether novita-proxy warns before the account's maximum sandbox length ends a
+    /// session (`false` writes `--no-quota-warning`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota_warning: Option<bool>,
+}
+
+/// The time to live novita-proxy asks for when none is set.
+pub const DEFAULT_TTL: u64 = 600;
+
+/// The longest time to live accepted (30 days), as novita-proxy accepts it.
+pub const MAX_TTL: u64 = 86_400 * 30;
+
+/// Validates a time to live in seconds: 1 to [`MAX_TTL`].
+pub fn validate_ttl(secs: u64) -> Result<u64, ValidationError> {
+    if (1..=MAX_TTL).contains(&secs) {
+        Ok(secs)
+    } else {
+        Err(ValidationError::Invalid {
+            what: "time to live",
+            shown: secs.to_string(),
+            reason: "it must be 1 to 2592000 seconds (30 days)".to_owned(),
+            hint: "pass the seconds a sandbox should live after the last keepalive, e.g. --ttl 600",
+        })
+    }
+}
+
+/// Validates a keepalive interval against the time to live it keeps extending: 0 (off) or
+/// shorter than `ttl`, so the sandbox never ends between two keepalives.
+pub fn validate_keepalive(secs: u64, ttl: u64) -> Result<u64, ValidationError> {
+    if secs == 0 || secs < ttl {
+        Ok(secs)
+    } else {
+        Err(ValidationError::Invalid {
+            what: "keepalive interval",
+            shown: secs.to_string(),
+            reason: format!(
+                "it must be shorter than the time to live ({ttl} s), or the sandbox ends between two keepalives"
+            ),
+            hint: "pass fewer seconds than --ttl (a third of it is a good value), or 0 for no keepalive",
+        })
+    }
 }
 
 impl ProxyOptions {
@@ -76,7 +132,35 @@ impl ProxyOptions {
                 .as_deref()
                 .map(validate::connect_to)
                 .transpose()?,
+            api_url: self
+                .api_url
+                .as_deref()
+                .map(novita_ssh_core::api_url)
+                .transpose()?,
+            api: self.api,
+            name_key: self
+                .name_key
+                .as_deref()
+                .map(novita_ssh_core::name_key)
+                .transpose()?,
+            ttl: self.ttl.map(validate_ttl).transpose()?,
+            keepalive: self.keepalive,
+            quota_warning: self.quota_warning,
         })
+    }
+
+    /// Checks that the keepalive interval is shorter than the time to live it extends (the
+    /// proxy's defaults standing in for unset values). Call it on merged options.
+    pub fn check_keepalive(&self) -> Result<(), ValidationError> {
+        match self.keepalive {
+            Some(k) => validate_keepalive(k, self.ttl.unwrap_or(DEFAULT_TTL)).map(drop),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether novita-proxy may call the API (the default).
+    pub fn api_enabled(&self) -> bool {
+        self.api.unwrap_or(true)
     }
 
     /// These options with each unset value taken from `defaults`.
@@ -94,6 +178,12 @@ impl ProxyOptions {
                 .connect_to
                 .clone()
                 .or_else(|| defaults.connect_to.clone()),
+            api_url: self.api_url.clone().or_else(|| defaults.api_url.clone()),
+            api: self.api.or(defaults.api),
+            name_key: self.name_key.clone().or_else(|| defaults.name_key.clone()),
+            ttl: self.ttl.or(defaults.ttl),
+            keepalive: self.keepalive.or(defaults.keepalive),
+            quota_warning: self.quota_warning.or(defaults.quota_warning),
         }
     }
 }
@@ -209,10 +299,16 @@ impl Settings {
             .collect::<Result<Vec<_>, _>>()?;
         hosts.sort_by(|a, b| a.alias.cmp(&b.alias));
         hosts.dedup_by(|a, b| a.alias == b.alias);
+        let defaults = self.defaults.validated()?;
+        defaults.check_keepalive()?;
+        for host in &hosts {
+            // A host's own keepalive against the global time to live, and the reverse.
+            host.proxy.or(&defaults).check_keepalive()?;
+        }
         Ok(Settings {
             version: VERSION,
             user: validate::user(&self.user)?,
-            defaults: self.defaults.validated()?,
+            defaults,
             hosts,
             ..self.clone()
         })

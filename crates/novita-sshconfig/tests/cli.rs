@@ -13,6 +13,9 @@ mod cli {
     pub mod doctor;
     pub mod hosts;
     pub mod keys;
+    pub mod login;
+    pub mod sandboxes;
     pub mod sdk;
+    pub mod settings;
     pub mod support;
 }

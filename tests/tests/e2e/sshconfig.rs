@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use novita_ssh_e2e::platform::{Platform, State};
 use novita_ssh_e2e::{
     bin_path, clean_env, current_user, random_tree, require_tool, run, run_ok, sandbox_id,
     sha256_file, shell_quote, tree_digest, write_random_file, Bridge, BridgeKind, Edge, Sshd,
@@ -307,4 +308,134 @@ fn doctor_connect_warns_when_the_sandbox_offers_password_logins() {
     );
     // The key login itself still works; only the offer is the problem.
     assert!(text.contains("ok    connect"), "{text}");
+}
+
+/// `novita-sshconfig ARGS` with `input` on stdin: its outcome.
+fn sshconfig_with(machine: &Machine, args: &[&str], input: &str) -> novita_ssh_e2e::Outcome {
+    run(&mut machine.sshconfig(args), Some(input.as_bytes()), LIMIT)
+}
+
+/// The README's quick start, by name: `init`, `login`, `create myproj`, `ssh myproj.novita`;
+/// then `list`, `pause` (ssh resumes it), `delete`, against the stand-in platform behind
+/// the nginx edge, with every API call through the edge as the ProxyCommand makes them.
+#[test]
+fn the_quick_start_by_name_login_create_ssh_list_pause_delete() {
+    let machine = Machine::new();
+    let sshd = sshd_for(&machine, &[]);
+    let bridge = Bridge::start(BridgeKind::Serve, sshd.port);
+    let platform = Platform::start();
+    let edge = Edge::builder().platform(&platform).start();
+    machine.init(&edge.platform_proxy_args());
+
+    // The key from stdin, checked with the API, never shown.
+    let key = platform.api_key();
+    let out = sshconfig_with(&machine, &["-v", "login"], &format!("{key}\n"));
+    assert_eq!(out.code(), 0, "{}", out.stderr);
+    assert!(!out.stderr.contains(&key) && !out.stdout_text().contains(&key));
+
+    let out = run_ok(
+        &mut machine.sshconfig(&["create", "myproj", "--ttl", "900", "--auto-pause"]),
+        LIMIT,
+    );
+    let text = out.stdout_text();
+    assert!(text.contains("ssh myproj.novita"), "{text}");
+    let id = text
+        .split_whitespace()
+        .find(|w| w.starts_with('i') && w.len() >= 20)
+        .unwrap_or_else(|| panic!("no sandbox ID in {text}"))
+        .to_owned();
+    let record = platform.sandbox(&id).expect("the platform has it");
+    assert_eq!(
+        record.metadata.get("name").map(String::as_str),
+        Some("myproj")
+    );
+    assert!(record.auto_pause);
+    assert_eq!(record.template_id, "novita-ssh");
+    // The template's bridge, as a sandbox built from it would run it.
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{}", bridge.port).parse().unwrap();
+    platform.update(&id, |r| {
+        r.ports.insert(8081, addr);
+    });
+    // A second sandbox with that name is refused.
+    let out = run(&mut machine.sshconfig(&["create", "myproj"]), None, LIMIT);
+    assert_eq!(out.code(), 6, "{}", out.stderr);
+
+    let out = run_ok(
+        &mut machine.ssh(&["myproj.novita", "echo", "by-name"]),
+        LIMIT,
+    );
+    assert_eq!(out.stdout_text().trim(), "by-name");
+
+    // doctor: the key file, the API, the sandbox's state and end time, then a login.
+    let out = run_ok(
+        &mut machine.sshconfig(&["doctor", "--connect", "myproj"]),
+        LIMIT,
+    );
+    let report = out.stdout_text();
+    assert!(report.contains("ok    API key: "), "{report}");
+    assert!(report.contains("ok    Novita API: "), "{report}");
+    assert!(
+        report.contains(&format!(
+            "ok    sandbox: myproj.novita is myproj ({id}): running, ends "
+        )),
+        "{report}"
+    );
+    assert!(report.contains("ok    connect: "), "{report}");
+
+    let out = run_ok(&mut machine.sshconfig(&["list", "--json"]), LIMIT);
+    let listed: serde_json::Value = serde_json::from_str(&out.stdout_text()).unwrap();
+    let mine: Vec<_> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["id"] == id.as_str())
+        .collect();
+    assert_eq!(mine.len(), 1, "{listed}");
+    assert_eq!(mine[0]["name"], "myproj");
+    assert_eq!(mine[0]["state"], "running");
+    let table = run_ok(&mut machine.sshconfig(&["list"]), LIMIT).stdout_text();
+    assert!(
+        table.starts_with("ID") && table.contains("myproj"),
+        "{table}"
+    );
+
+    run_ok(&mut machine.sshconfig(&["pause", "myproj"]), LIMIT);
+    platform.wait_for_state(&id, State::Paused, LIMIT);
+    let out = run_ok(&mut machine.sshconfig(&["pause", "myproj"]), LIMIT);
+    assert!(
+        out.stdout_text().contains("already paused"),
+        "{}",
+        out.stdout_text()
+    );
+    // ssh resumes it.
+    let out = run_ok(
+        &mut machine.ssh(&["myproj.novita", "echo", "resumed"]),
+        LIMIT,
+    );
+    assert_eq!(out.stdout_text().trim(), "resumed");
+    assert_eq!(platform.state(&id), State::Running);
+
+    run_ok(
+        &mut machine.sshconfig(&["--yes", "delete", "myproj"]),
+        LIMIT,
+    );
+    assert!(
+        matches!(platform.state(&id), State::Killed),
+        "{:?}",
+        platform.state(&id)
+    );
+    let out = run(&mut machine.sshconfig(&["resume", "myproj"]), None, LIMIT);
+    assert_eq!(out.code(), 10, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("novita-sshconfig create myproj"),
+        "{}",
+        out.stderr
+    );
+    let out = run(&mut machine.sshconfig(&["kill", &id]), None, LIMIT);
+    assert_eq!(out.code(), 12, "{}", out.stderr);
+
+    // Without the key, the API commands say how to log in.
+    run_ok(&mut machine.sshconfig(&["logout"]), LIMIT);
+    let out = run(&mut machine.sshconfig(&["list", "--json"]), None, LIMIT);
+    assert_eq!(out.code(), 13, "{}", out.stderr);
 }

@@ -1,14 +1,19 @@
 //! `doctor [HOST] [--connect]`.
 
-use novita_ssh_core::{validate, HOST_SUFFIX};
+use std::time::SystemTime;
+
+use novita_proxy::api::ApiError;
+use novita_ssh_core::credentials::{find_api_key, CredentialError, KeySource};
+use novita_ssh_core::{parse_destination, validate, Destination, HOST_SUFFIX};
 
 use super::Ctx;
 use crate::cli::DoctorArgs;
-use crate::doctor::{run_checks, Expected, Inputs, Status};
+use crate::doctor::{connect_checks, run_checks, Check, Expected, Inputs, Status};
 use crate::exit::{failure, Code};
 use crate::kit_config::KitConfig;
 use crate::paths::{ssh_config_arg, Expansion};
-use crate::settings::{HostEntry, ProxyOptions};
+use crate::platform;
+use crate::settings::{HostEntry, ProxyOptions, Settings};
 
 /// The host `ssh -G` is asked about when none is given: any sandbox ID shows the
 /// `*.novita` settings.
@@ -84,7 +89,17 @@ pub fn doctor(ctx: &Ctx, args: &DoctorArgs) -> anyhow::Result<()> {
             inputs.ssh_config.display()
         ));
     }
-    let checks = run_checks(&inputs);
+    let mut checks = run_checks(&inputs);
+    let api_on = options.api_enabled();
+    checks.extend(api_checks(
+        ctx,
+        &settings,
+        api_on,
+        args.connect.then_some(&inputs.host),
+    ));
+    if args.connect {
+        checks.extend(connect_checks(&inputs));
+    }
     for check in &checks {
         ctx.say(check.to_string());
     }
@@ -99,7 +114,128 @@ pub fn doctor(ctx: &Ctx, args: &DoctorArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `myhost`, `myhost.novita`, `<id>` or `<id>.novita` -> the host for ssh and its entry.
+/// The API key, whether the API accepts it, and with `--connect` the sandbox's state.
+fn api_checks(
+    ctx: &Ctx,
+    settings: &Settings,
+    api_on: bool,
+    connect: Option<&String>,
+) -> Vec<Check> {
+    const KEY: &str = "API key";
+    const API: &str = "Novita API";
+    let login = "run `novita-sshconfig login` (or set NOVITA_API_KEY)";
+    let env = |n: &str| std::env::var(n).ok();
+    let mut checks = Vec::new();
+    match find_api_key(&env, None, Some(&ctx.paths.api_key)) {
+        Ok(Some((_, KeySource::Env))) => {
+            checks.push(Check::pass(KEY, "from NOVITA_API_KEY"));
+        }
+        Ok(Some((_, KeySource::File(path)))) => {
+            checks.push(Check::pass(KEY, format!("{} (mode 0600)", path.display())));
+        }
+        Ok(None) => {
+            checks.push(Check::warn(
+                KEY,
+                format!(
+                    "none: {} does not exist and NOVITA_API_KEY is not set, so only sandbox IDs work (no names, resume or keep-alive)",
+                    ctx.paths.api_key.display()
+                ),
+                login,
+            ));
+            return checks;
+        }
+        Err(e @ CredentialError::Unsafe { .. }) => {
+            checks.push(Check::fail(
+                KEY,
+                e.to_string(),
+                format!("chmod 600 {}", ctx.paths.api_key.display()),
+            ));
+            return checks;
+        }
+        Err(e) => {
+            checks.push(Check::fail(KEY, e.to_string(), login));
+            return checks;
+        }
+    }
+    if !api_on {
+        checks.push(Check::warn(
+            API,
+            "off for this host (--api off): novita-proxy never calls it",
+            "`novita-sshconfig config install --api on` (or add --api on) turns it on",
+        ));
+    }
+    let p = match platform::connect(&ctx.paths, settings, None) {
+        Ok(Some(p)) => p,
+        Ok(None) => return checks,
+        Err(e) => {
+            checks.push(Check::fail(API, e.to_string(), "see the message"));
+            return checks;
+        }
+    };
+    let base = p.api.settings().base.clone();
+    match platform::block_on(p.api.quota()) {
+        Ok(Ok(quota)) => checks.push(Check::pass(
+            API,
+            format!(
+                "{base} accepted the key (sandboxes may run up to {} h)",
+                quota.limit.max_length_hours
+            ),
+        )),
+        Ok(Err(e @ ApiError::Unauthorized { .. })) => {
+            checks.push(Check::fail(API, e.to_string(), login));
+            return checks;
+        }
+        Ok(Err(e)) => {
+            checks.push(Check::fail(
+                API,
+                e.to_string(),
+                "check your network and proxy settings (HTTPS_PROXY, config install --proxy) and the API URL (config install --api-url)",
+            ));
+            return checks;
+        }
+        Err(e) => {
+            checks.push(Check::fail(API, e.to_string(), "see the message"));
+            return checks;
+        }
+    }
+    if let Some(host) = connect {
+        checks.push(sandbox_check(&p, settings, host));
+    }
+    checks
+}
+
+/// The sandbox behind `host`: its ID, state and end time (`GET /sandboxes/{id}`).
+fn sandbox_check(p: &platform::Platform, settings: &Settings, host: &str) -> Check {
+    const NAME: &str = "sandbox";
+    let result = platform::block_on(async {
+        let resolved = platform::resolve(p, settings, host).await?;
+        let info = p
+            .api
+            .get(&resolved.id)
+            .await
+            .map_err(|e| platform::api_error(&e, &resolved.shown))?;
+        Ok::<_, anyhow::Error>((resolved, info))
+    });
+    match result.and_then(|r| r) {
+        Ok((resolved, info)) => {
+            let ends = platform::ends(info.end_at.as_deref(), SystemTime::now());
+            let detail = format!("{host} is {}: {}, ends {ends}", resolved.shown, info.state);
+            if info.state == "paused" {
+                Check::warn(NAME, detail, "ssh resumes it (or `novita-sshconfig resume`)")
+            } else {
+                Check::pass(NAME, detail)
+            }
+        }
+        Err(e) => Check::fail(
+            NAME,
+            e.to_string(),
+            "`novita-sshconfig list` shows your sandboxes; `novita-sshconfig create NAME` makes one",
+        ),
+    }
+}
+
+/// `myhost`, `myhost.novita`, `<id>`, `<name>` or either with `.novita` -> the host for ssh
+/// and its entry.
 fn resolve_host(given: &str, hosts: &[HostEntry]) -> anyhow::Result<(String, Option<HostEntry>)> {
     let cut = given.len().saturating_sub(HOST_SUFFIX.len());
     let bare = match given.get(cut..) {
@@ -111,6 +247,9 @@ fn resolve_host(given: &str, hosts: &[HostEntry]) -> anyhow::Result<(String, Opt
             return Ok((format!("{alias}{HOST_SUFFIX}"), Some(h.clone())));
         }
     }
-    let id = novita_ssh_core::parse_host(given)?;
-    Ok((format!("{id}{HOST_SUFFIX}"), None))
+    let host = match parse_destination(given)? {
+        Destination::Id(id) => id.to_string(),
+        Destination::Name(name) => name.to_string(),
+    };
+    Ok((format!("{host}{HOST_SUFFIX}"), None))
 }

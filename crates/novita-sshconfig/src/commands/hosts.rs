@@ -52,6 +52,7 @@ pub fn add(ctx: &Ctx, args: &AddArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(validate::traffic_token)
         .transpose()?;
+    proxy.or(&ctx.settings()?.defaults).check_keepalive()?;
 
     let _lock = if args.dry_run {
         None

@@ -5,6 +5,8 @@
 mod doctor;
 mod hosts;
 mod keygen;
+mod login;
+mod sandboxes;
 mod setup;
 mod template;
 
@@ -176,7 +178,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config(ConfigCommand::Show(args)) => setup::show(&ctx, &args),
         Command::Add(args) => hosts::add(&ctx, &args),
         Command::Remove(args) => hosts::remove(&ctx, &args),
-        Command::List => hosts::list(&ctx),
+        Command::List(args) => sandboxes::list(&ctx, &args),
+        Command::Login(args) => login::login(&ctx, &args),
+        Command::Logout => login::logout(&ctx),
+        Command::Create(args) => sandboxes::create(&ctx, &args),
+        Command::Pause(args) => sandboxes::pause(&ctx, &args),
+        Command::Resume(args) => sandboxes::resume(&ctx, &args),
+        Command::Delete(args) => sandboxes::delete(&ctx, &args),
         Command::Template(args) => template::template(&ctx, &args),
         Command::Doctor(args) => doctor::doctor(&ctx, &args),
     }

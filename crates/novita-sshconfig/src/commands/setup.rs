@@ -40,6 +40,12 @@ pub(super) fn proxy_options(args: &ProxyArgs) -> anyhow::Result<ProxyOptions> {
         traffic_token: None,
         cacert,
         connect_to: args.connect_to.clone(),
+        api_url: args.api_url.clone(),
+        api: args.api.map(crate::cli::Switch::is_on),
+        name_key: args.name_key.clone(),
+        ttl: args.ttl,
+        keepalive: args.keepalive,
+        quota_warning: args.quota_warning.map(crate::cli::Switch::is_on),
     }
     .validated()?)
 }
@@ -246,8 +252,9 @@ fn precheck(ctx: &Ctx, args: &InstallArgs) -> anyhow::Result<()> {
     if let Some(user) = &args.user {
         novita_ssh_core::validate::user(user)?;
     }
-    proxy_options(&args.proxy)?;
+    let given = proxy_options(&args.proxy)?;
     let settings = ctx.settings()?;
+    given.or(&settings.defaults).check_keepalive()?;
     let path = ctx.ssh_config(args.write.ssh_config.as_deref(), &settings)?;
     check_markers(&path)
 }
@@ -547,6 +554,7 @@ pub fn uninstall(ctx: &Ctx, args: &UninstallArgs) -> anyhow::Result<()> {
             p.default_key.clone(),
             crate::keys::public_path(&p.default_key),
             p.known_hosts.clone(),
+            p.api_key.clone(),
         ] {
             if fs::symlink_metadata(&file).is_ok() {
                 // Keys are not text: list them without contents.

@@ -72,3 +72,45 @@ fn doctor_reports_a_missing_proxy_a_loose_key_and_a_missing_include() {
     );
     env.fails(&["doctor", "--connect"], 2);
 }
+
+#[test]
+fn doctor_checks_the_api_key_file_and_that_the_api_accepts_the_key() {
+    let env = Env::new();
+    let api = super::support::ApiStub::start("sk_doctor", "[]");
+    env.init(&["--api-url", &api.url]);
+    let out = env.ok(&["doctor"]);
+    assert!(out.contains("warn  API key: none"), "{out}");
+    assert!(out.contains("novita-sshconfig login"), "{out}");
+
+    let login = env.run_with(&["login"], "sk_doctor", &[]);
+    assert!(login.status.success());
+    let out = env.ok(&["doctor"]);
+    assert!(
+        out.contains("ok    API key: ") && out.contains("(mode 0600)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ok    Novita API: ") && out.contains("accepted the key"),
+        "{out}"
+    );
+
+    fs::set_permissions(env.kit("api_key"), fs::Permissions::from_mode(0o644)).unwrap();
+    let out = env.run(&["doctor"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(5), "{stdout}");
+    assert!(
+        stdout.contains("FAIL  API key: ") && stdout.contains("chmod 600"),
+        "{stdout}"
+    );
+
+    fs::set_permissions(env.kit("api_key"), fs::Permissions::from_mode(0o600)).unwrap();
+    env.run_with(&["--yes", "login", "--no-verify"], "sk_wrong", &[]);
+    let out = env.run(&["doctor"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(5), "{stdout}");
+    assert!(
+        stdout.contains("FAIL  Novita API: ") && stdout.contains("refused"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("sk_wrong"), "{stdout}");
+}

@@ -108,6 +108,9 @@ impl Env {
         cmd.args(args)
             .env("HOME", &self.home)
             .env_remove("NOVITA_DOMAIN")
+            .env_remove("NOVITA_API_KEY")
+            .env_remove("NOVITA_API_KEY_FILE")
+            .env_remove("NOVITA_API_URL")
             .current_dir(&self.work)
             .stdin(Stdio::null());
         cmd
@@ -116,6 +119,21 @@ impl Env {
     /// Runs the command.
     pub fn run(&self, args: &[&str]) -> Output {
         self.command(args).output().unwrap()
+    }
+
+    /// Runs the command with `input` on stdin and extra environment variables.
+    pub fn run_with(&self, args: &[&str], input: &str, vars: &[(&str, &str)]) -> Output {
+        use std::io::Write as _;
+        let mut cmd = self.command(args);
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+        child.wait_with_output().unwrap()
     }
 
     /// Runs the command and asserts it succeeded; returns stdout.
@@ -252,4 +270,75 @@ fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, String>) {
 /// The file's mode bits.
 pub fn mode(path: &Path) -> u32 {
     fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+/// A stand-in for the few Novita API answers these tests need: `GET /sandboxes/quota`
+/// (200 with the right `X-API-KEY`, else 401) and `GET /v2/sandboxes` (a fixed list).
+/// Every request line is recorded, with whether the key was right.
+pub struct ApiStub {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    /// `(request line, key was right)`, in order.
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<(String, bool)>>>,
+}
+
+impl ApiStub {
+    /// Starts it on a free port; it answers until the test process ends.
+    pub fn start(key: &str, sandboxes_json: &str) -> ApiStub {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (key, list, seen) = (key.to_owned(), sandboxes_json.to_owned(), log.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream);
+                let mut first = String::new();
+                if reader.read_line(&mut first).is_err() {
+                    continue;
+                }
+                let mut right = false;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((name, value)) = line.split_once(':') {
+                        if name.eq_ignore_ascii_case("x-api-key") && value.trim() == key {
+                            right = true;
+                        }
+                    }
+                }
+                let target = first.split_whitespace().nth(1).unwrap_or("").to_owned();
+                seen.lock().unwrap().push((first.trim().to_owned(), right));
+                let (status, body) = if !right {
+                    (
+                        "401 Unauthorized",
+                        r#"{"code":401,"message":"Invalid API key"}"#.to_owned(),
+                    )
+                } else if target == "/sandboxes/quota" {
+                    ("200 OK", r#"{"limit":{"maxLengthHours":1}}"#.to_owned())
+                } else if target.starts_with("/v2/sandboxes") {
+                    ("200 OK", list.clone())
+                } else {
+                    (
+                        "404 Not Found",
+                        r#"{"code":404,"message":"not found"}"#.to_owned(),
+                    )
+                };
+                let mut stream = reader.into_inner();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        ApiStub { url, log }
+    }
+
+    /// The request lines seen so far.
+    pub fn requests(&self) -> Vec<(String, bool)> {
+        self.log.lock().unwrap().clone()
+    }
 }
