@@ -26,7 +26,11 @@ pub(super) struct Close {
 }
 
 /// Where the closing handshake stands.
+///
+/// `repr(u8)` gives it a plain tag: the data path asks which state this is several times
+/// per wake-up, and a tag hidden in a niche of a field costs more to read.
 #[derive(Debug, Default)]
+#[repr(u8)]
 pub(super) enum Closing {
     /// Neither side has closed.
     #[default]
@@ -64,6 +68,7 @@ pub(super) enum Closing {
 
 /// Our answer to the peer's Close, or our Close after its protocol error.
 #[derive(Debug, Clone, Copy)]
+#[repr(u8)]
 pub(super) enum Reply {
     /// Not yet: the server lets the target finish first (half-close).
     Waiting,

@@ -3,11 +3,11 @@
 //!
 //! One [`Tunnel`] drives both directions from a single task with a hand-written poll
 //! loop, so it needs no locks, no channels and no per-frame allocation:
-//! - input -> peer ([`upload`]): one read of up to 64 KiB becomes one final binary frame
+//! - input -> peer (`upload.rs`): one read of up to 64 KiB becomes one final binary frame
 //!   (a keystroke goes out at once; under load the reads and so the frames are large); the
 //!   header is written in front of the payload in the same buffer and a client masks in
 //!   place.
-//! - peer -> output ([`download`]): the socket is read into a large buffer; payload is
+//! - peer -> output (`download.rs`): the socket is read into a large buffer; payload is
 //!   unmasked in place and written straight from there, as it arrives (messages are never
 //!   collected).
 //! - Pings are answered, and sent on an interval; silence longer than the ping timeout
@@ -16,7 +16,7 @@
 //!   text frame that spans several reads is held until its end, so that nothing of a
 //!   frame that fails the connection reaches the output. Binary payload is never held.
 //! - Frames that break RFC 6455 fail the connection with the Close code the RFC asks for
-//!   (1002, 1007, 1009); a valid Close is echoed with its code and reason ([`close`]).
+//!   (1002, 1007, 1009); a valid Close is echoed with its code and reason (`close.rs`).
 //!
 //! The client runs it between stdin/stdout and the WebSocket ([`Side::CLIENT`]); `serve`
 //! between the WebSocket and a TCP connection ([`Side::SERVER`]).
