@@ -44,6 +44,15 @@ pub enum Exit {
     KeyFile = 15,
     /// The sandbox's bridge closed the WebSocket with an error code (not 1000 or 1001).
     BridgeError = 16,
+    /// `known-hosts`: envd refused the access token (401/403).
+    EnvdAuth = 17,
+    /// `known-hosts`: envd could not be reached, or answered with an error.
+    Envd = 18,
+    /// `known-hosts`: envd's answer is not a public host key.
+    BadHostKey = 19,
+    /// `known-hosts`: the sandbox offered a host key the platform does not report for it,
+    /// or the platform's keys differ from those recorded for its ID.
+    HostKeyMismatch = 20,
 }
 
 impl Exit {
@@ -73,7 +82,12 @@ Exit codes:
  13  API key missing (a name needs it: novita-sshconfig login) or refused (401/403)
  14  the Novita API did not answer, or answered with an error
  15  the API key file is readable by others (chmod 600 it) or cannot be read
- 16  the sandbox's bridge closed the connection with an error code";
+ 16  the sandbox's bridge closed the connection with an error code
+ 17  known-hosts: envd refused the access token the API gave (401/403)
+ 18  known-hosts: envd did not answer, or answered with an error
+ 19  known-hosts: envd's answer is not a public host key (nothing is trusted)
+ 20  known-hosts: the sandbox offered a host key the platform does not report for
+     it, or its keys differ from those recorded for its ID (possible interception)";
 
 /// A failure with its exit code and a one-line message `"<problem>: <fix>"`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,6 +197,10 @@ mod tests {
             (Exit::Api, 14),
             (Exit::KeyFile, 15),
             (Exit::BridgeError, 16),
+            (Exit::EnvdAuth, 17),
+            (Exit::Envd, 18),
+            (Exit::BadHostKey, 19),
+            (Exit::HostKeyMismatch, 20),
         ];
         for (exit, code) in all {
             assert_eq!(exit.code(), code);

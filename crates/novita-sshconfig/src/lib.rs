@@ -13,6 +13,7 @@ pub mod commands;
 pub mod doctor;
 pub mod exit;
 pub mod generate;
+pub mod host_keys;
 pub mod keys;
 pub mod kit_config;
 pub mod lock;

@@ -4,7 +4,7 @@
 //! distant region would. Interleaved runs, medians, every run kept.
 //!
 //! ```sh
-//! cargo run --release -p novita-ssh-e2e --bin api-setup -- [--runs N] [--delay-ms MS] [--out FILE]
+//! cargo run --release -p novita-ssh-bench --bin api-setup -- [--runs N] [--delay-ms MS] [--out FILE]
 //! ```
 //!
 //! Not part of the test suite: it measures; `--check` turns the 1.1x target into an exit
@@ -18,23 +18,12 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
+use clap::Parser;
+use novita_ssh_bench::args::{at_least_one, millis};
 use novita_ssh_e2e::platform::{Platform, SandboxSpec};
 use novita_ssh_e2e::{
     bin_path, shell_quote, Bridge, BridgeKind, Edge, Fault, FaultRelay, Sshd, EDGE_DOMAIN,
 };
-
-const USAGE: &str = "\
-usage: cargo run --release -p novita-ssh-e2e --bin api-setup -- [OPTIONS]
-
-options:
-  --runs N        interleaved rounds of every variant (default 15)
-  --delay-ms MS   one-way delay of the relay in front of the edge and the API (default 50)
-  --out FILE      append every run to FILE (tab-separated) and print the table
-  --check         exit 3 when `ssh NAME.novita true` with the API takes more than 1.1x
-                  `ssh ID.novita true` without it (medians)
-  -h, --help      this text
-
-NOVITA_PROXY_BIN=/path/to/novita-proxy measures that build (else target/release).";
 
 /// One way of connecting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,45 +65,27 @@ impl Variant {
     }
 }
 
+/// What the Novita API costs `ssh NAME.novita true` against `ssh ID.novita true` without it.
+#[derive(Debug, Parser)]
+#[command(
+    name = "api-setup",
+    override_usage = "cargo run --release -p novita-ssh-bench --bin api-setup -- [OPTIONS]",
+    after_help = "NOVITA_PROXY_BIN=/path/to/novita-proxy measures that build (else target/release)."
+)]
 struct Options {
+    /// Interleaved rounds of every variant
+    #[arg(long, value_name = "N", default_value_t = 15, value_parser = at_least_one::<usize>)]
     runs: usize,
+    /// One-way delay of the relay in front of the edge and the API, in milliseconds
+    #[arg(long = "delay-ms", value_name = "MS", default_value = "50", value_parser = millis)]
     delay: Duration,
+    /// Append every run to FILE (tab-separated) and print the table
+    #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Exit 3 when `ssh NAME.novita true` with the API takes more than 1.1x `ssh ID.novita
+    /// true` without it (medians)
+    #[arg(long)]
     check: bool,
-}
-
-fn options() -> Result<Options> {
-    let mut o = Options {
-        runs: 15,
-        delay: Duration::from_millis(50),
-        out: None,
-        check: false,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--runs" => o.runs = it.next().context("--runs N")?.parse().context("--runs N")?,
-            "--delay-ms" => {
-                o.delay = Duration::from_millis(
-                    it.next()
-                        .context("--delay-ms MS")?
-                        .parse()
-                        .context("--delay-ms MS")?,
-                )
-            }
-            "--out" => o.out = Some(it.next().context("--out FILE")?.into()),
-            "--check" => o.check = true,
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            other => bail!("unknown option {other}\n{USAGE}"),
-        }
-    }
-    if o.runs == 0 {
-        bail!("--runs must be at least 1");
-    }
-    Ok(o)
 }
 
 fn main() -> ExitCode {
@@ -140,7 +111,7 @@ fn median(v: &[f64]) -> f64 {
 }
 
 fn bench() -> Result<bool> {
-    let opts = options()?;
+    let opts = Options::parse();
     if std::env::var_os("NOVITA_PROXY_BIN").is_none() {
         let status = Command::new(env!("CARGO"))
             .args(["build", "--release", "-p", "novita-proxy"])
