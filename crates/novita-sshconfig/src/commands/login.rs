@@ -9,10 +9,10 @@ use std::io::{self, IsTerminal, Read};
 use novita_proxy::api::ApiError;
 use novita_ssh_core::credentials::{ApiKey, KeySource, API_KEY_ENV};
 
-use super::{write_failure, Ctx};
 use crate::atomic_write::{self, WriteOptions};
 use crate::changes::ChangeSet;
 use crate::cli::LoginArgs;
+use crate::context::{write_failure, Ctx};
 use crate::exit::{failure, Code};
 use crate::platform;
 
@@ -99,7 +99,7 @@ fn refresh_kit_config(ctx: &Ctx) -> anyhow::Result<()> {
     let settings = ctx.settings()?;
     let proxy_path = ctx.proxy_path(&settings);
     let mut changes = ChangeSet::default();
-    super::setup::plan_kit_files(ctx, &settings, &proxy_path, &mut changes)?;
+    crate::plan::kit::plan_kit_files(ctx, &settings, &proxy_path, &mut changes)?;
     if !changes.is_empty() {
         changes.apply().map_err(write_failure)?;
         ctx.note(format!("updated {}", ctx.paths.kit_config.display()));
