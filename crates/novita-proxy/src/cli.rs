@@ -6,8 +6,6 @@ use std::time::Duration;
 use clap::{Args, CommandFactory as _, Parser, Subcommand};
 use novita_ssh_docs::Generate;
 
-use crate::exit::EXIT_CODES_HELP;
-
 /// The version shown by `--version`: the crate version and the git commit it was built from.
 pub const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
@@ -29,7 +27,7 @@ pub const VERSION: &str = concat!(
 #[command(
     name = "novita-proxy",
     version = VERSION,
-    after_help = EXIT_CODES_HELP,
+    after_help = crate::exit::help(),
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
 )]

@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use crate::atomic_write::{create_private_dir, WriteError};
 use crate::changes::ChangeSet;
-use crate::exit::{failure, Code};
+use crate::exit::{failure, Exit};
 use crate::lock::KitLock;
 use crate::paths::{find_proxy, KitPaths};
 use crate::settings::Settings;
@@ -129,7 +129,7 @@ impl Ctx {
 /// Turns a write failure into the right exit code.
 pub fn write_failure(err: WriteError) -> anyhow::Error {
     match err {
-        WriteError::ReadOnly { .. } => failure(Code::ReadOnly, err.to_string()),
+        WriteError::ReadOnly { .. } => failure(Exit::ReadOnly, err.to_string()),
         WriteError::Io { .. } => anyhow::Error::new(err),
     }
 }

@@ -9,7 +9,7 @@ use crate::atomic_write::{self, WriteError};
 use crate::changes::{read_text, ChangeSet, PRIVATE};
 use crate::cli::{InstallArgs, ShowArgs, UninstallArgs};
 use crate::context::{write_failure, Ctx};
-use crate::exit::{failure, Code};
+use crate::exit::{failure, Exit};
 use crate::kit_config::KitConfig;
 use crate::managed_section;
 use crate::plan::install::{plan_install, precheck};
@@ -71,7 +71,7 @@ pub fn uninstall(ctx: &Ctx, args: &UninstallArgs) -> anyhow::Result<()> {
     if let Some(text) = &before {
         let removed = managed_section::remove(text).map_err(|e| {
             failure(
-                Code::BrokenMarkers,
+                Exit::BrokenMarkers,
                 format!("refusing to change {}: {e}", path.display()),
             )
         })?;
@@ -108,7 +108,7 @@ pub fn uninstall(ctx: &Ctx, args: &UninstallArgs) -> anyhow::Result<()> {
             managed_section::END_LINE
         ));
         return Err(failure(
-            Code::ReadOnly,
+            Exit::ReadOnly,
             format!(
                 "{} is read-only: remove the section by hand",
                 path.display()

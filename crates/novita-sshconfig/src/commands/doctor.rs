@@ -9,7 +9,7 @@ use novita_ssh_core::{parse_destination, validate, Destination, HOST_SUFFIX};
 use crate::cli::DoctorArgs;
 use crate::context::Ctx;
 use crate::doctor::{connect_checks, run_checks, Check, Expected, Inputs, Status};
-use crate::exit::{failure, Code};
+use crate::exit::{failure, Exit};
 use crate::kit_config::KitConfig;
 use crate::paths::{ssh_config_arg, Expansion};
 use crate::platform;
@@ -25,7 +25,7 @@ pub fn doctor(ctx: &Ctx, args: &DoctorArgs) -> anyhow::Result<()> {
     let (host, entry) = match &args.host {
         None if args.connect => {
             return Err(failure(
-                Code::InvalidInput,
+                Exit::Usage,
                 "--connect needs a HOST: an alias or a sandbox ID",
             ))
         }
@@ -106,7 +106,7 @@ pub fn doctor(ctx: &Ctx, args: &DoctorArgs) -> anyhow::Result<()> {
     let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
     if failed > 0 {
         return Err(failure(
-            Code::DoctorFailed,
+            Exit::DoctorFailed,
             format!("{failed} check(s) failed: see the fixes above"),
         ));
     }

@@ -5,7 +5,7 @@ use novita_ssh_core::{parse_host, validate, DEFAULT_DOMAIN, HOST_SUFFIX};
 use crate::changes::ChangeSet;
 use crate::cli::{AddArgs, RemoveArgs};
 use crate::context::{write_failure, Ctx};
-use crate::exit::{failure, Code};
+use crate::exit::{failure, Exit};
 use crate::managed_section;
 use crate::plan::kit::plan_kit_files;
 use crate::plan::options::proxy_options;
@@ -109,7 +109,7 @@ pub fn remove(ctx: &Ctx, args: &RemoveArgs) -> anyhow::Result<()> {
     let mut settings = ctx.settings()?;
     if settings.remove(&alias).is_none() {
         return Err(failure(
-            Code::InvalidInput,
+            Exit::Usage,
             format!("there is no host named {alias}: `novita-sshconfig list` shows them"),
         ));
     }

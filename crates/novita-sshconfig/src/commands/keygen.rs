@@ -3,7 +3,7 @@
 use crate::changes::ChangeSet;
 use crate::cli::KeygenArgs;
 use crate::context::{write_failure, Ctx};
-use crate::exit::{failure, Code};
+use crate::exit::{failure, Exit};
 use crate::keys;
 use crate::plan::key::{generate, write_default_key};
 use crate::plan::kit::plan_kit_files;
@@ -16,7 +16,7 @@ pub fn keygen(ctx: &Ctx, args: &KeygenArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.key.key {
         if args.force {
             return Err(failure(
-                Code::InvalidInput,
+                Exit::Usage,
                 "--force only replaces the kit's own key, never one passed with --key",
             ));
         }
@@ -40,7 +40,7 @@ pub fn keygen(ctx: &Ctx, args: &KeygenArgs) -> anyhow::Result<()> {
     if keys::pair_exists(&default) {
         if !args.force {
             return Err(failure(
-                Code::Exists,
+                Exit::Exists,
                 format!(
                     "a key already exists at {}: it is never overwritten; keep using it, or pass \
                      --force to move it aside with a timestamp and make a new one",

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::cli::ListArgs;
 use crate::context::Ctx;
-use crate::exit::{failure, Code};
+use crate::exit::{failure, Exit};
 use crate::platform::{self, api_error, block_on, name_of};
 
 /// One sandbox as `list --json` prints it.
@@ -60,7 +60,7 @@ pub fn list(ctx: &Ctx, args: &ListArgs) -> anyhow::Result<()> {
     let Some(p) = platform::connect(&ctx.paths, &settings, None)? else {
         if args.json {
             return Err(failure(
-                Code::ApiKey,
+                Exit::ApiKey,
                 "no Novita API key is configured: run novita-sshconfig login (or set NOVITA_API_KEY)",
             ));
         }

@@ -8,7 +8,7 @@ use novita_ssh_core::{parse_destination, Destination, HOST_SUFFIX};
 
 use crate::cli::{CreateArgs, TargetArgs};
 use crate::context::Ctx;
-use crate::exit::{failure, Code};
+use crate::exit::{failure, Exit};
 use crate::platform::{self, api_error, block_on, Platform};
 
 /// Validates a template ID or alias (`novita-ssh`).
@@ -22,7 +22,7 @@ fn template(value: &str) -> anyhow::Result<String> {
         Ok(value.to_owned())
     } else {
         Err(failure(
-            Code::InvalidInput,
+            Exit::Usage,
             format!(
                 "invalid template {}: use the template's ID or name (letters, digits, '_', '-', '.', '/', ':'), e.g. novita-ssh",
                 novita_ssh_core::quote_for_message(value)
@@ -38,14 +38,14 @@ fn metadata(pairs: &[String], name_key: &str) -> anyhow::Result<BTreeMap<String,
         let shown = novita_ssh_core::quote_for_message(pair);
         let Some((key, value)) = pair.split_once('=') else {
             return Err(failure(
-                Code::InvalidInput,
+                Exit::Usage,
                 format!("invalid --metadata {shown}: write KEY=VALUE, e.g. --metadata team=infra"),
             ));
         };
         let key = novita_ssh_core::name_key(key)?;
         if key == name_key {
             return Err(failure(
-                Code::InvalidInput,
+                Exit::Usage,
                 format!(
                     "--metadata {shown} sets the name key '{name_key}': the sandbox's name is NAME; drop this --metadata"
                 ),
@@ -53,7 +53,7 @@ fn metadata(pairs: &[String], name_key: &str) -> anyhow::Result<BTreeMap<String,
         }
         if value.len() > 1024 || value.chars().any(char::is_control) {
             return Err(failure(
-                Code::InvalidInput,
+                Exit::Usage,
                 format!(
                     "invalid --metadata {shown}: the value must be at most 1024 characters without control characters"
                 ),
@@ -70,7 +70,7 @@ pub fn create(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<()> {
         Destination::Name(name) => name,
         Destination::Id(_) => {
             return Err(failure(
-                Code::InvalidInput,
+                Exit::Usage,
                 format!(
                     "{} has the shape of a sandbox ID, so ssh could not reach it by name: choose a shorter name, or one with '-' or '_'",
                     novita_ssh_core::quote_for_message(&args.name)
@@ -88,7 +88,7 @@ pub fn create(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<()> {
     if !taken.is_empty() {
         let ids: Vec<&str> = taken.iter().map(|s| s.sandbox_id.as_str()).collect();
         return Err(failure(
-            Code::Exists,
+            Exit::Exists,
             format!(
                 "a running or paused sandbox is already named '{name}' ({}): connect with ssh {name}{HOST_SUFFIX}, or delete it first (novita-sshconfig delete {name})",
                 ids.join(", ")
@@ -116,7 +116,7 @@ pub fn create(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<()> {
     ));
     let created = block_on(p.api.create(&request))?.map_err(|e| match e {
         ApiError::NotFound => failure(
-            Code::Api,
+            Exit::Api,
             format!(
                 "the Novita API does not know the template {template} (404): build it first (see novita-sshconfig template), or pass --template"
             ),
@@ -189,7 +189,7 @@ pub fn delete(ctx: &Ctx, args: &TargetArgs) -> anyhow::Result<()> {
         "Kill sandbox {}? It and its files are gone for good.",
         t.shown
     ))? {
-        return Err(failure(Code::Cancelled, "cancelled: nothing was changed"));
+        return Err(failure(Exit::Cancelled, "cancelled: nothing was changed"));
     }
     block_on(p.api.kill(&t.id))?.map_err(|e| api_error(&e, &t.shown))?;
     ctx.say(format!("Killed {}.", t.shown));

@@ -3,7 +3,7 @@
 use crate::changes::ChangeSet;
 use crate::cli::TemplateArgs;
 use crate::context::{write_failure, Ctx};
-use crate::exit::{failure, Code};
+use crate::exit::{failure, Exit};
 use crate::keys;
 use crate::plan::template::plan_files;
 
@@ -12,7 +12,7 @@ fn public_line(ctx: &Ctx, args: &TemplateArgs) -> anyhow::Result<String> {
     if let Some(file) = &args.public_key {
         let text = std::fs::read_to_string(file).map_err(|e| {
             failure(
-                Code::InvalidInput,
+                Exit::Usage,
                 format!("cannot read --public-key {}: {e}", file.display()),
             )
         })?;
@@ -25,7 +25,7 @@ fn public_line(ctx: &Ctx, args: &TemplateArgs) -> anyhow::Result<String> {
         .unwrap_or_else(|| ctx.paths.default_key.clone());
     if !keys::pair_exists(&key) {
         return Err(failure(
-            Code::InvalidInput,
+            Exit::Usage,
             format!(
                 "there is no key at {}: run `novita-sshconfig keygen` (or init) first, or pass --public-key FILE",
                 key.display()
@@ -58,7 +58,7 @@ pub fn template(ctx: &Ctx, args: &TemplateArgs) -> anyhow::Result<()> {
     }
     if !differing.is_empty() && !args.force {
         return Err(failure(
-            Code::Exists,
+            Exit::Exists,
             format!(
                 "{} already exist(s) with other contents: pass --force to replace, or --out DIR for another folder",
                 differing.join(", ")

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::cli::KeyArgs;
 use crate::context::Ctx;
-use crate::exit::{failure, Code};
+use crate::exit::{failure, Exit};
 use crate::keys::{self, NewKey};
 use crate::settings::Settings;
 
@@ -26,7 +26,7 @@ fn passphrase(ctx: &Ctx, args: &KeyArgs) -> anyhow::Result<Option<String>> {
     if let Some(file) = &args.passphrase_file {
         let text = fs::read_to_string(file).map_err(|e| {
             failure(
-                Code::InvalidInput,
+                Exit::Usage,
                 format!("cannot read --passphrase-file {}: {e}", file.display()),
             )
         })?;
@@ -43,7 +43,7 @@ fn passphrase(ctx: &Ctx, args: &KeyArgs) -> anyhow::Result<Option<String>> {
     let second = crate::sys::read_passphrase("Same passphrase again: ")?;
     if first != second {
         return Err(failure(
-            Code::InvalidInput,
+            Exit::Usage,
             "the passphrases differ: run the command again",
         ));
     }

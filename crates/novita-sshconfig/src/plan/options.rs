@@ -2,7 +2,7 @@
 //! `add` share, validated into the options the kit's config is written from.
 
 use crate::cli::{ProxyArgs, Switch};
-use crate::exit::{failure, Code};
+use crate::exit::{failure, Exit};
 use crate::settings::ProxyOptions;
 
 /// Validates proxy flags into options (only the flags that were given).
@@ -12,7 +12,7 @@ pub fn proxy_options(args: &ProxyArgs) -> anyhow::Result<ProxyOptions> {
             let abs = crate::paths::absolute(path)?;
             if !abs.is_file() {
                 return Err(failure(
-                    Code::InvalidInput,
+                    Exit::Usage,
                     format!("--cacert {} does not exist: pass a PEM file", abs.display()),
                 ));
             }

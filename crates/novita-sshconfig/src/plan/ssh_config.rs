@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::atomic_write::{self, WriteError};
 use crate::changes::{read_text, ChangeSet, PRIVATE};
 use crate::context::Ctx;
-use crate::exit::{failure, Code};
+use crate::exit::{failure, Exit};
 use crate::managed_section::{self, Change};
 use crate::paths::{ssh_config_arg, Expansion};
 
@@ -46,7 +46,7 @@ pub fn read_user_config(path: &Path) -> anyhow::Result<Option<String>> {
     read_text(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::InvalidData {
             failure(
-                Code::BrokenMarkers,
+                Exit::BrokenMarkers,
                 format!(
                     "refusing to change {}: {e}; it is left as it is (add the Include line by hand)",
                     path.display()
@@ -69,7 +69,7 @@ pub fn plan_ssh_config(
     let text = before.clone().unwrap_or_default();
     let refused = |e: managed_section::MarkerError| {
         failure(
-            Code::BrokenMarkers,
+            Exit::BrokenMarkers,
             format!("refusing to change {}: {e}", path.display()),
         )
     };
@@ -121,7 +121,7 @@ pub fn read_only_failure(
         include.trim_matches('"'),
     ));
     Ok(failure(
-        Code::ReadOnly,
+        Exit::ReadOnly,
         format!(
             "{} is read-only: add the lines printed above by hand; nothing in it was changed",
             plan.path.display()
@@ -133,7 +133,7 @@ pub fn check_markers(path: &Path) -> anyhow::Result<()> {
     if let Some(text) = read_user_config(path)? {
         managed_section::find(&text).map_err(|e| {
             failure(
-                Code::BrokenMarkers,
+                Exit::BrokenMarkers,
                 format!("refusing to change {}: {e}", path.display()),
             )
         })?;
@@ -170,6 +170,6 @@ pub fn confirm_user_change(
     if ctx.confirm(&format!("Change {} as shown?", ssh_config.display()))? {
         Ok(())
     } else {
-        Err(failure(Code::Cancelled, "cancelled: nothing was changed"))
+        Err(failure(Exit::Cancelled, "cancelled: nothing was changed"))
     }
 }
