@@ -34,7 +34,7 @@ class NovitaSsh < Formula
 
     # A bad host is refused before any network I/O, with the documented exit code 2.
     output = shell_output("#{bin}/novita-proxy 'x;rm -rf ~' 2>&1", 2)
-    assert_match "invalid sandbox ID", output
+    assert_match "invalid host", output
 
     # init creates a key, the kit's ssh config and the sandbox template; OpenSSH itself
     # shows that a *.novita host now goes through novita-proxy.

@@ -61,6 +61,51 @@ pub enum Command {
     /// cannot be reached 502. Exits 0 on SIGTERM or SIGINT, 1 if it cannot listen,
     /// 2 on bad arguments.
     Serve(ServeArgs),
+
+    /// Print a sandbox's host keys as the Novita platform reports them, as known_hosts
+    /// lines (for ssh's KnownHostsCommand).
+    ///
+    /// With `StrictHostKeyChecking yes` and this line in the ssh config (novita-sshconfig
+    /// writes both when an API key is configured and OpenSSH is 8.5 or newer):
+    ///
+    ///     KnownHostsCommand novita-proxy known-hosts --invocation %I --offered %K %H
+    ///
+    /// ssh knows a sandbox's host key before the first connection, and refuses any other:
+    /// no trust on first use. HOST is a sandbox ID or name as ssh looks it up (%H: myproj.novita,
+    /// <id>, [<id>]:2222), resolved to a sandbox ID as the client does. The API (with your
+    /// key) gives envd's access token, and envd serves the sandbox's
+    /// /etc/ssh/ssh_host_{ed25519,ecdsa,rsa}_key.pub over the TLS-verified edge; each must
+    /// be a public host key of its type, or nothing is printed. Keys are recorded per
+    /// sandbox ID (<cache dir>/novita-ssh/host-keys/<id>); a different key for a recorded
+    /// ID is refused, never replaced. Takes the client's options (--domain, --api-url,
+    /// --connect-to, --cacert, --proxy, ...); only those that reach the API and envd matter.
+    /// Failures print one line on stderr and exit non-zero (codes 17-20 for envd and
+    /// the keys), so that ssh stops.
+    KnownHosts(Box<KnownHostsArgs>),
+}
+
+/// Options of `novita-proxy known-hosts`.
+#[derive(Debug, Args)]
+pub struct KnownHostsArgs {
+    /// The client's options; its HOST is the first host asked about.
+    #[command(flatten)]
+    pub client: ClientArgs,
+
+    /// More hosts to print keys for.
+    #[arg(value_name = "MORE_HOSTS")]
+    pub more_hosts: Vec<String>,
+
+    /// Which lookup ssh makes (%I): ORDER (before the key exchange: recorded keys only, no
+    /// network), HOSTNAME (the keys, fetched when not recorded; the default) or ADDRESS
+    /// (nothing: sandboxes have no address of their own).
+    #[arg(long, value_name = "WHEN", value_parser = ["ORDER", "HOSTNAME", "ADDRESS"], ignore_case = true)]
+    pub invocation: Option<String>,
+
+    /// The host key the sandbox offered, in base64 (%K; NONE when there is none yet). A key
+    /// the platform does not report for the sandbox is refused with one line saying so
+    /// (exit 20), instead of ssh's REMOTE HOST IDENTIFICATION HAS CHANGED.
+    #[arg(long, value_name = "BASE64")]
+    pub offered: Option<String>,
 }
 
 /// Options of the client (`novita-proxy HOST`).

@@ -45,6 +45,15 @@ pub enum Exit {
     KeyFile = 15,
     /// The sandbox's bridge closed the WebSocket with an error code (not 1000 or 1001).
     BridgeError = 16,
+    /// `known-hosts`: envd refused the access token (401/403).
+    EnvdAuth = 17,
+    /// `known-hosts`: envd could not be reached, or answered with an error.
+    Envd = 18,
+    /// `known-hosts`: envd's answer is not a public host key.
+    BadHostKey = 19,
+    /// `known-hosts`: the sandbox offered a host key the platform does not report for it,
+    /// or the platform's keys differ from those recorded for its ID.
+    HostKeyMismatch = 20,
 }
 
 impl Exit {
@@ -119,6 +128,23 @@ pub const EXIT_CODES: &[ExitCode<'static>] = &[
     ExitCode::new(
         Exit::BridgeError.code(),
         "the sandbox's bridge closed the connection with an error code",
+    ),
+    ExitCode::new(
+        Exit::EnvdAuth.code(),
+        "known-hosts: envd refused the access token the API gave (401/403)",
+    ),
+    ExitCode::new(
+        Exit::Envd.code(),
+        "known-hosts: envd did not answer, or answered with an error",
+    ),
+    ExitCode::new(
+        Exit::BadHostKey.code(),
+        "known-hosts: envd's answer is not a public host key (nothing is trusted)",
+    ),
+    ExitCode::new(
+        Exit::HostKeyMismatch.code(),
+        "known-hosts: the sandbox offered a host key the platform does not report for it, or \
+         its keys differ from those recorded for its ID (possible interception)",
     ),
 ];
 
@@ -216,6 +242,10 @@ mod tests {
             (Exit::Api, 14),
             (Exit::KeyFile, 15),
             (Exit::BridgeError, 16),
+            (Exit::EnvdAuth, 17),
+            (Exit::Envd, 18),
+            (Exit::BadHostKey, 19),
+            (Exit::HostKeyMismatch, 20),
         ];
         for (exit, code) in all {
             assert_eq!(exit.code(), code);

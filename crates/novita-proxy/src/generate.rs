@@ -68,6 +68,20 @@ const PAGE: Page<'static> = Page {
             ],
         },
         Example {
+            text: "Host keys from the platform instead of trust on first use (OpenSSH 8.5 or \
+                   newer, with an API key; novita-sshconfig(1) writes these lines): ssh asks \
+                   novita-proxy for the sandbox's keys and refuses any other:",
+            commands: &[
+                "Host *.novita",
+                "  KnownHostsCommand /usr/bin/novita-proxy known-hosts --invocation %I --offered %K %H",
+                "  StrictHostKeyChecking yes",
+            ],
+        },
+        Example {
+            text: "Print the host keys the platform reports for a sandbox, as known_hosts lines:",
+            commands: &["novita-proxy known-hosts myproj.novita"],
+        },
+        Example {
             text: "Inside the sandbox, bridge the WebSocket port to sshd in place of websocat:",
             commands: &["novita-proxy serve --listen 0.0.0.0:8081 --to 127.0.0.1:22"],
         },
@@ -91,6 +105,13 @@ const PAGE: Page<'static> = Page {
             term: "~/.cache/novita-ssh/names.json",
             text: "Which sandbox ID each name had last time (~/Library/Caches/novita-ssh on macOS), \
                    so the WebSocket opens while the API confirms the name.",
+        },
+        Entry {
+            term: "~/.cache/novita-ssh/host-keys/",
+            text: "The host keys known-hosts fetched from the platform, one file per sandbox ID \
+                   (never replaced by different keys; delete a file to fetch again). While it \
+                   exists, the client also fetches a new sandbox's keys in the background once \
+                   the API has answered, so that known-hosts finds them ready.",
         },
         Entry {
             term: "/etc/ssl/certs",
@@ -166,7 +187,7 @@ mod tests {
     #[test]
     fn exit_status_lists_every_code_of_the_help_in_order() {
         let codes: Vec<u8> = EXIT_CODES.iter().map(|c| c.code).collect();
-        assert_eq!(codes, (0..=16).collect::<Vec<u8>>());
+        assert_eq!(codes, (0..=20).collect::<Vec<u8>>());
         let page = PROGRAM.man_page().expect("renders");
         assert!(
             page.contains(".SH \"EXIT STATUS\"\n.TP\n\\fB0\\fR\n"),

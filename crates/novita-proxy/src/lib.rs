@@ -12,6 +12,7 @@ pub mod connect;
 pub mod exit;
 pub mod generate;
 pub mod handshake;
+pub mod hostkeys;
 pub mod keepalive;
 pub mod log;
 pub mod names;
@@ -42,6 +43,10 @@ pub fn main() -> ! {
             Err(_) => Exit::Internal.code(),
         },
         (Some(Command::Serve(args)), None) => report(serve_main(args)),
+        (Some(Command::KnownHosts(_)), None) => match cli.command {
+            Some(Command::KnownHosts(args)) => report(known_hosts_main(*args)),
+            _ => Exit::Internal.code(),
+        },
         (None, None) => report(client_main(&cli.client)),
     };
     stdio::restore();
@@ -107,6 +112,17 @@ fn client_main(args: &cli::ClientArgs) -> Result<(), Failure> {
         }
     });
     // Do not wait for a blocking read of a terminal's stdin that may never return.
+    rt.shutdown_background();
+    result
+}
+
+fn known_hosts_main(args: cli::KnownHostsArgs) -> Result<(), Failure> {
+    log::init(
+        args.client.verbose,
+        open_log(args.client.log_file.as_deref())?,
+    );
+    let rt = runtime()?;
+    let result = rt.block_on(hostkeys::run(args));
     rt.shutdown_background();
     result
 }

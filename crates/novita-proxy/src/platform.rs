@@ -240,7 +240,20 @@ async fn open_id(
         let api = api.clone();
         let id = id.clone();
         let ttl = args.ttl;
-        Box::pin(async move { api.connect(&id, ttl).await })
+        let envd = crate::hostkeys::envd::Envd::new(plan, args);
+        Box::pin(async move {
+            let connected = api.connect(&id, ttl).await;
+            if let Ok(c) = &connected {
+                // envd's token is here: the host keys can be read while ssh starts.
+                crate::hostkeys::prefetch(
+                    envd,
+                    id.clone(),
+                    c.domain.clone(),
+                    c.envd_access_token.clone(),
+                );
+            }
+            connected
+        })
     };
     let mut connect_call = connect_call;
     let first_target = target.clone();

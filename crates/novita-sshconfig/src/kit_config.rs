@@ -122,9 +122,19 @@ impl KitConfig<'_> {
         words
     }
 
-    /// The whole file.
+    /// The whole file, with the host key mode detected on this machine (see
+    /// [`crate::host_keys::detect`]).
     pub fn render(&self) -> Result<String, QuoteError> {
+        self.render_with(&|opts| crate::host_keys::detect(self.paths, opts))
+    }
+
+    /// The whole file, with the host key mode `host_keys` decides for each set of options.
+    pub fn render_with(
+        &self,
+        host_keys: &dyn Fn(&ProxyOptions) -> crate::host_keys::Decision,
+    ) -> Result<String, QuoteError> {
         let s = self.settings;
+        let wildcard = host_keys(&s.defaults);
         let identity = ssh_config_arg(
             "identity file",
             &self.paths.display_for_ssh(&self.identity_file()),
@@ -154,6 +164,11 @@ impl KitConfig<'_> {
             if host.proxy != ProxyOptions::default() {
                 let opts = host.proxy.or(&s.defaults);
                 let _ = writeln!(out, "  ProxyCommand {}", self.proxy_command(&opts)?);
+                let own = host_keys(&opts);
+                if own.mode == crate::host_keys::Mode::Platform || own.mode != wildcard.mode {
+                    let off = wildcard.mode == crate::host_keys::Mode::Platform;
+                    out.push_str(&crate::host_keys::lines(self, &opts, &own, off)?);
+                }
             }
         }
         let _ = write!(
@@ -164,12 +179,13 @@ impl KitConfig<'_> {
              \x20 IdentityFile {identity}\n\
              \x20 IdentitiesOnly yes\n\
              \x20 UserKnownHostsFile {known_hosts}\n\
-             \x20 StrictHostKeyChecking accept-new\n\
+             {}\
              \x20 ServerAliveInterval {SERVER_ALIVE_INTERVAL}\n\
              \x20 ServerAliveCountMax {SERVER_ALIVE_COUNT_MAX}\n\
              \x20 ConnectTimeout {CONNECT_TIMEOUT}\n",
             self.proxy_command(&s.defaults)?,
             s.user,
+            crate::host_keys::lines(self, &s.defaults, &wildcard, false)?,
         );
         Ok(out)
     }
@@ -180,6 +196,70 @@ mod tests {
     use super::*;
     use crate::paths::Home;
     use crate::settings::HostEntry;
+
+    fn trust_on_first_use(opts: &ProxyOptions) -> crate::host_keys::Decision {
+        crate::host_keys::decide(&crate::host_keys::KeyState::None, Some((9, 2)), opts)
+    }
+
+    fn from_the_platform(opts: &ProxyOptions) -> crate::host_keys::Decision {
+        let key = crate::host_keys::KeyState::File(PathBuf::from("/home/ann/.ssh/novita/api_key"));
+        crate::host_keys::decide(&key, Some((9, 2)), opts)
+    }
+
+    #[test]
+    fn with_an_api_key_host_keys_come_from_the_platform() {
+        let mut settings = Settings::default();
+        settings.upsert(HostEntry {
+            alias: "web".into(),
+            id: "idef".into(),
+            user: None,
+            proxy: ProxyOptions::default(),
+        });
+        settings.upsert(HostEntry {
+            alias: "legacy".into(),
+            id: "ighi".into(),
+            user: None,
+            proxy: ProxyOptions {
+                domain: Some("sandbox.novita.ai".into()),
+                ..ProxyOptions::default()
+            },
+        });
+        settings.upsert(HostEntry {
+            alias: "local".into(),
+            id: "ijkl".into(),
+            user: None,
+            proxy: ProxyOptions {
+                url: Some("ws://127.0.0.1:9000/".into()),
+                ..ProxyOptions::default()
+            },
+        });
+        let paths = paths();
+        let cfg = KitConfig {
+            settings: &settings,
+            paths: &paths,
+            proxy_path: Path::new("/opt/my tools/novita-proxy"),
+        };
+        let text = cfg.render_with(&from_the_platform).expect("render");
+        let wildcard = &text[text.find("Host *.novita").expect("wildcard")..];
+        assert!(wildcard.contains(
+            "\n  KnownHostsCommand \"/opt/my tools/novita-proxy\" known-hosts --domain us-phx-1.sandbox.novita.ai --invocation %I --offered %K %H\n  StrictHostKeyChecking yes\n"
+        ), "{text}");
+        assert!(!wildcard.contains("accept-new"), "{text}");
+        // An alias on the defaults inherits them; its HostName (the ID) is what ssh looks up.
+        assert!(
+            text.contains("Host web.novita\n  HostName idef\n\n"),
+            "{text}"
+        );
+        // An alias with its own domain asks with that domain.
+        assert!(text.contains("--domain sandbox.novita.ai --invocation %I --offered %K %H\n  StrictHostKeyChecking yes\n\nHost local.novita"), "{text}");
+        // One with a custom URL trusts on first use, and turns the wildcard's command off.
+        let local = &text[text.find("Host local.novita").expect("local")
+            ..text.find("Host web.novita").expect("web")];
+        assert!(
+            local.ends_with("  KnownHostsCommand none\n  StrictHostKeyChecking accept-new\n\n"),
+            "{local}"
+        );
+    }
 
     fn paths() -> KitPaths {
         KitPaths::new(Home {
@@ -197,7 +277,7 @@ mod tests {
             paths: &paths,
             proxy_path: Path::new("/usr/bin/novita-proxy"),
         };
-        let text = cfg.render().expect("render");
+        let text = cfg.render_with(&trust_on_first_use).expect("render");
         for line in [
             "Host *.novita",
             "  ProxyCommand /usr/bin/novita-proxy --domain us-phx-1.sandbox.novita.ai %h",
@@ -241,7 +321,7 @@ mod tests {
             paths: &paths,
             proxy_path: Path::new("/opt/my tools/novita-proxy"),
         };
-        let text = cfg.render().expect("render");
+        let text = cfg.render_with(&trust_on_first_use).expect("render");
         let plain = text.find("Host plain.novita\n  HostName iabc\n\nHost web.novita");
         assert!(plain.is_some(), "{text}");
         assert!(text.contains(

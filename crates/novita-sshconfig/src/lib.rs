@@ -15,6 +15,7 @@ pub mod context;
 pub mod doctor;
 pub mod exit;
 pub mod generate;
+pub mod host_keys;
 pub mod keys;
 pub mod kit_config;
 pub mod lock;

@@ -351,10 +351,20 @@ fn the_quick_start_by_name_login_create_ssh_list_pause_delete() {
     );
     assert!(record.auto_pause);
     assert_eq!(record.template_id, "novita-ssh");
-    // The template's bridge, as a sandbox built from it would run it.
+    // The template's bridge, as a sandbox built from it would run it, and its sshd's host
+    // key where envd serves it: with the key logged in and OpenSSH 8.5 or newer, ssh asks
+    // the platform for it (no trust on first use).
     let addr: std::net::SocketAddr = format!("127.0.0.1:{}", bridge.port).parse().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    fs::create_dir_all(root.path().join("etc/ssh")).unwrap();
+    fs::write(
+        root.path().join("etc/ssh/ssh_host_ed25519_key.pub"),
+        &sshd.host_public_key,
+    )
+    .unwrap();
     platform.update(&id, |r| {
         r.ports.insert(8081, addr);
+        r.envd_root = Some(root.path().to_owned());
     });
     // A second sandbox with that name is refused.
     let out = run(&mut machine.sshconfig(&["create", "myproj"]), None, LIMIT);
@@ -373,6 +383,10 @@ fn the_quick_start_by_name_login_create_ssh_list_pause_delete() {
     );
     let report = out.stdout_text();
     assert!(report.contains("ok    API key: "), "{report}");
+    assert!(
+        report.contains("host keys come from the Novita platform"),
+        "{report}"
+    );
     assert!(report.contains("ok    Novita API: "), "{report}");
     assert!(
         report.contains(&format!(

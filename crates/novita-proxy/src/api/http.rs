@@ -1,12 +1,18 @@
-//! One HTTP/1.1 exchange with the API over the kit's own connection stack, with hyper's
-//! client (chunked bodies, keep-alive framing) on top.
+//! One HTTP/1.1 exchange over the kit's own connection stack, with hyper's client
+//! (chunked bodies, keep-alive framing) on top: the API's requests, and envd's file reads
+//! for host keys.
 
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use tokio::time::Instant;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use super::{ApiError, ApiSettings};
+use crate::connect::http_proxy::Proxy;
+use crate::connect::tls::Roots;
 use crate::connect::{self, Endpoint};
 
 /// The largest answer body read.
@@ -100,60 +106,98 @@ pub fn encode(text: &str) -> String {
     out
 }
 
-/// Sends one request and reads the whole answer, within the settings' timeout.
+/// Where one HTTP request goes and how to reach it: the kit's TCP, proxy and TLS stack.
+pub struct Site<'a> {
+    /// `http(s)://host[:port][/prefix]`: where requests go, and how messages name it.
+    pub base: &'a str,
+    /// `--connect-to`: where to open the TCP connection instead of the URL's host.
+    pub connect_to: Option<&'a (String, u16)>,
+    /// The HTTP proxy chosen for the URL's host, if any.
+    pub proxy: Option<&'a Proxy>,
+    /// Trust anchors.
+    pub tls: &'a Arc<Roots>,
+    /// The limit for the whole exchange, connection included.
+    pub timeout: Duration,
+}
+
+/// Sends one request to the API and reads the whole answer, within the settings' timeout.
 pub async fn exchange(
     settings: &ApiSettings,
     method: &str,
     path: &str,
     body: Option<String>,
 ) -> Result<Answer, ApiError> {
-    let unreachable = |why: String| ApiError::Unreachable {
-        base: settings.base.clone(),
-        why,
+    let site = Site {
+        base: &settings.base,
+        connect_to: settings.connect_to.as_ref(),
+        proxy: settings.proxy.as_ref(),
+        tls: &settings.tls,
+        timeout: settings.timeout,
     };
-    let base = split_base(&settings.base).map_err(&unreachable)?;
-    let deadline = Instant::now() + settings.timeout;
+    let mut headers = vec![("X-API-KEY", settings.key.expose())];
+    if body.is_some() {
+        headers.push(("Content-Type", "application/json"));
+    }
+    send(&site, method, path, &headers, "application/json", body)
+        .await
+        .map_err(|why| ApiError::Unreachable {
+            base: settings.base.clone(),
+            why,
+        })
+}
+
+/// Sends one request to `site` (`path` after its prefix, `headers` besides Host,
+/// User-Agent and Accept) and reads the whole answer within the site's timeout. The error
+/// says why no answer came: DNS, TCP, proxy, TLS, HTTP framing or the timeout.
+pub async fn send(
+    site: &Site<'_>,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    accept: &str,
+    body: Option<String>,
+) -> Result<Answer, String> {
+    let base = split_base(site.base)?;
+    let deadline = Instant::now() + site.timeout;
     let endpoint = Endpoint {
         secure: base.secure,
         host: &base.host,
         port: base.port,
-        connect_to: settings.connect_to.as_ref(),
-        proxy: settings.proxy.as_ref(),
-        tls: Some(&settings.tls),
+        connect_to: site.connect_to,
+        proxy: site.proxy,
+        tls: Some(site.tls),
     };
-    let transport = connect::dial(&endpoint, deadline, settings.timeout)
+    let transport = connect::dial(&endpoint, deadline, site.timeout)
         .await
-        .map_err(|f| unreachable(f.message))?;
+        .map_err(|f| f.message)?;
     let work = async {
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(transport))
             .await
-            .map_err(|e| unreachable(e.to_string()))?;
+            .map_err(|e| e.to_string())?;
         tokio::spawn(async move {
             if let Err(e) = conn.await {
-                crate::debug!("API connection ended: {e}");
+                crate::debug!("HTTP connection ended: {e}");
             }
         });
-        let has_body = body.is_some();
         let mut request = hyper::Request::builder()
             .method(method)
             .uri(format!("{}{path}", base.prefix))
             .header(hyper::header::HOST, &base.authority)
-            .header("X-API-KEY", settings.key.expose())
             .header(
                 hyper::header::USER_AGENT,
                 concat!("novita-ssh/", env!("CARGO_PKG_VERSION")),
             )
-            .header(hyper::header::ACCEPT, "application/json");
-        if has_body {
-            request = request.header(hyper::header::CONTENT_TYPE, "application/json");
+            .header(hyper::header::ACCEPT, accept);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         let request = request
             .body(Full::new(Bytes::from(body.unwrap_or_default())))
-            .map_err(|e| unreachable(format!("cannot build the request: {e}")))?;
+            .map_err(|e| format!("cannot build the request: {e}"))?;
         let response = sender
             .send_request(request)
             .await
-            .map_err(|e| unreachable(e.to_string()))?;
+            .map_err(|e| e.to_string())?;
         let status = response.status().as_u16();
         let next_token = response
             .headers()
@@ -163,7 +207,7 @@ pub async fn exchange(
         let body = Limited::new(response.into_body(), MAX_BODY)
             .collect()
             .await
-            .map_err(|e| unreachable(format!("reading the answer failed: {e}")))?
+            .map_err(|e| format!("reading the answer failed: {e}"))?
             .to_bytes();
         Ok(Answer {
             status,
@@ -173,10 +217,10 @@ pub async fn exchange(
     };
     match tokio::time::timeout_at(deadline, work).await {
         Ok(result) => result,
-        Err(_) => Err(unreachable(format!(
+        Err(_) => Err(format!(
             "no answer within {} s (raise --connect-timeout on slow links)",
-            settings.timeout.as_secs_f32()
-        ))),
+            site.timeout.as_secs_f32()
+        )),
     }
 }
 

@@ -4,7 +4,7 @@
 //! Requests go through the same TCP, proxy, TLS and timeout settings as the tunnel
 //! ([`crate::connect::dial`]). The key is sent as `X-API-KEY` and never logged.
 
-mod http;
+pub mod http;
 pub mod model;
 pub mod time;
 

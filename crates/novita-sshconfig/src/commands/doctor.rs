@@ -97,6 +97,11 @@ pub fn doctor(ctx: &Ctx, args: &DoctorArgs) -> anyhow::Result<()> {
         api_on,
         args.connect.then_some(&inputs.host),
     ));
+    let decision = crate::host_keys::detect(&ctx.paths, &options);
+    checks.push(crate::host_keys::check(
+        &decision,
+        &crate::host_keys::key_state_here(&ctx.paths),
+    ));
     if args.connect {
         checks.extend(connect_checks(&inputs));
     }
