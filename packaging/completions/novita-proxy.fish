@@ -49,7 +49,7 @@ complete-fish\t'A fish completion script'"
 complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -l no-proxy -d 'Connect directly, ignoring --proxy and the proxy environment variables'
 complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -l no-api -d 'Never call the Novita API, even with a key: HOST must be a sandbox ID, and the sandbox is neither resumed nor kept alive'
 complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -l no-quota-warning -d 'Do not warn when the account\'s maximum sandbox length is about to end the session'
-complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -s v -l verbose -d 'Log what happens to stderr (-v: connection steps; -vv: details)'
+complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -s v -l verbose -d 'Log what happens to stderr (-v: connection steps; -vv: details, with the TLS library\'s own)'
 complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -s V -l version -d 'Print version'
 complete -c novita-proxy -n "__fish_novita_proxy_needs_command" -a "serve" -d 'Accept WebSocket connections and bridge each one to a TCP address (run this in the sandbox)'

@@ -399,6 +399,17 @@ impl Sandbox {
     }
 }
 
+/// The base rootfs every sandbox boots from, built when it is not cached yet (a minute or
+/// two: debootstrap downloads about 60 MiB). The suite builds it on first use;
+/// `scripts/test.sh` builds it beforehand through the `sandbox-rootfs` program.
+///
+/// # Panics
+/// As [`Sandbox::build`]: without root, a tool, or the Debian mirror.
+pub fn base_rootfs() -> PathBuf {
+    preflight();
+    rootfs::base()
+}
+
 /// The host tools the emulated sandbox needs, with the Debian package of each.
 const TOOLS: [(&str, &str); 9] = [
     ("debootstrap", "debootstrap"),
@@ -417,7 +428,7 @@ fn preflight() {
     assert!(
         crate::tools::is_root(),
         "the emulated sandbox needs root (unshare, chroot, mount): run the suite as root, \
-         as .ci/run does"
+         as scripts/test.sh does"
     );
     let path = std::env::var_os("PATH").unwrap_or_default();
     let dirs: Vec<PathBuf> = std::env::split_paths(&path)

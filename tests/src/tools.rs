@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 /// `NOVITA_PROXY_BIN` / `NOVITA_SSHCONFIG_BIN` override it (packaging tests run the suite
 /// against installed binaries); otherwise it is the binary cargo built next to this test
 /// executable (`target/<profile>/deps/e2e-*` -> `target/<profile>/<name>`).
-/// `cargo test --workspace` builds both binaries.
+/// `cargo test --workspace` (what `scripts/test.sh` runs) builds both binaries;
+/// `cargo test -p novita-ssh-e2e` alone does not, so run `cargo build` before it.
 ///
 /// # Panics
 /// When the binary does not exist, with the command that builds it.
@@ -34,8 +35,8 @@ pub fn bin_path(name: &str) -> PathBuf {
         .cloned()
         .unwrap_or_else(|| {
             panic!(
-                "{name} is not built (looked at {}): run `cargo test --workspace` or \
-                 `cargo build -p {name}`, or set {var}",
+                "{name} is not built (looked at {}): run `cargo build` (or \
+                 `cargo build -p {name}`) first, or set {var}",
                 candidates
                     .iter()
                     .map(|p| p.display().to_string())

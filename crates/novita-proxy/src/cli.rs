@@ -235,7 +235,8 @@ pub struct ClientArgs {
     #[arg(long)]
     pub no_quota_warning: bool,
 
-    /// Log what happens to stderr (-v: connection steps; -vv: details).
+    /// Log what happens to stderr (-v: connection steps; -vv: details, with the TLS
+    /// library's own).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
 

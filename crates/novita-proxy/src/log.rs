@@ -1,4 +1,7 @@
-//! A tiny logger: lines go to stderr, or to `--log-file`, depending on `-v`.
+//! The logger behind the `log` facade: lines go to stderr, or to `--log-file`, depending
+//! on `-v`. The kit's own lines use the [`info!`](crate::info), [`debug!`](crate::debug)
+//! and [`warn!`](crate::warn) macros; the libraries' records (rustls and tokio-rustls
+//! with their `logging` feature) are shown with `-vv`, named by their module.
 //!
 //! Nothing here ever writes to stdout: stdout carries only tunnel bytes.
 
@@ -7,18 +10,17 @@ use std::io::Write;
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
-/// How much to log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Level {
-    /// Problems worth seeing without `-v` (used by `serve`).
-    Warn = 0,
-    /// Connection milestones (`-v`).
-    Info = 1,
-    /// Details (`-vv`).
-    Debug = 2,
-}
+use ::log::{Level, LevelFilter, Log, Metadata, Record};
+
+/// The facade, for the macros below.
+#[doc(hidden)]
+pub use ::log as facade;
+
+/// The `log` target prefix of this crate's own records.
+const OWN: &str = "novita_proxy";
 
 struct Logger {
+    /// The number of `-v`.
     verbosity: u8,
     file: Option<Mutex<File>>,
     start: Instant,
@@ -34,52 +36,88 @@ pub fn init(verbosity: u8, file: Option<File>) {
     } else {
         verbosity
     };
-    let _ = LOGGER.set(Logger {
+    let logger = Logger {
         verbosity,
         file: file.map(Mutex::new),
         start: Instant::now(),
-    });
-}
-
-/// Whether lines at `level` are written.
-pub fn enabled(level: Level) -> bool {
-    LOGGER.get().is_some_and(|l| l.verbosity >= level as u8)
-}
-
-/// Writes one log line (use the [`info!`](crate::info) and [`debug!`](crate::debug) macros).
-pub fn write(level: Level, args: std::fmt::Arguments<'_>) {
-    let Some(logger) = LOGGER.get() else { return };
-    if logger.verbosity < level as u8 {
+    };
+    if LOGGER.set(logger).is_err() {
         return;
     }
-    let elapsed = logger.start.elapsed();
-    let line = format!(
-        "novita-proxy[{}] {:>4}.{:03}: {}\n",
-        std::process::id(),
-        elapsed.as_secs(),
-        elapsed.subsec_millis(),
-        crate::exit::one_line(&args.to_string())
-    );
-    match &logger.file {
-        Some(file) => {
-            if let Ok(mut f) = file.lock() {
-                let _ = f.write_all(line.as_bytes());
-            }
-        }
-        None => {
-            let _ = std::io::stderr().write_all(line.as_bytes());
+    if let Some(logger) = LOGGER.get() {
+        if ::log::set_logger(logger).is_ok() {
+            ::log::set_max_level(max_level(verbosity));
         }
     }
+}
+
+/// Warnings always; `-v` adds connection milestones, `-vv` details and the libraries' own
+/// records.
+fn max_level(verbosity: u8) -> LevelFilter {
+    match verbosity {
+        0 => LevelFilter::Warn,
+        1 => LevelFilter::Info,
+        _ => LevelFilter::Debug,
+    }
+}
+
+impl Logger {
+    fn write_line(&self, line: &str) {
+        match &self.file {
+            Some(file) => {
+                if let Ok(mut f) = file.lock() {
+                    let _ = f.write_all(line.as_bytes());
+                }
+            }
+            None => {
+                let _ = std::io::stderr().write_all(line.as_bytes());
+            }
+        }
+    }
+}
+
+impl Log for Logger {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        let own = metadata.target().starts_with(OWN);
+        let needed = match metadata.level() {
+            Level::Trace => u8::MAX,
+            // A library's records, warnings included, are about its own details: -vv.
+            _ if !own => 2,
+            Level::Error | Level::Warn => 0,
+            Level::Info => 1,
+            Level::Debug => 2,
+        };
+        self.verbosity >= needed
+    }
+
+    fn log(&self, record: &Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let message = if record.target().starts_with(OWN) {
+            record.args().to_string()
+        } else {
+            format!("{}: {}", record.target(), record.args())
+        };
+        let elapsed = self.start.elapsed();
+        self.write_line(&format!(
+            "novita-proxy[{}] {:>4}.{:03}: {}\n",
+            std::process::id(),
+            elapsed.as_secs(),
+            elapsed.subsec_millis(),
+            crate::exit::one_line(&message)
+        ));
+    }
+
+    fn flush(&self) {}
 }
 
 /// Writes the final failure line: always to stderr, and also to the log file if any.
 pub fn failure(message: &str) {
     let line = format!("novita-proxy: {}\n", crate::exit::one_line(message));
     let _ = std::io::stderr().write_all(line.as_bytes());
-    if let Some(Some(file)) = LOGGER.get().map(|l| l.file.as_ref()) {
-        if let Ok(mut f) = file.lock() {
-            let _ = f.write_all(line.as_bytes());
-        }
+    if let Some(logger) = LOGGER.get().filter(|l| l.file.is_some()) {
+        logger.write_line(&line);
     }
 }
 
@@ -87,9 +125,7 @@ pub fn failure(message: &str) {
 #[macro_export]
 macro_rules! info {
     ($($arg:tt)*) => {
-        if $crate::log::enabled($crate::log::Level::Info) {
-            $crate::log::write($crate::log::Level::Info, format_args!($($arg)*))
-        }
+        $crate::log::facade::info!($($arg)*)
     };
 }
 
@@ -97,7 +133,7 @@ macro_rules! info {
 #[macro_export]
 macro_rules! warn {
     ($($arg:tt)*) => {
-        $crate::log::write($crate::log::Level::Warn, format_args!($($arg)*))
+        $crate::log::facade::warn!($($arg)*)
     };
 }
 
@@ -105,8 +141,56 @@ macro_rules! warn {
 #[macro_export]
 macro_rules! debug {
     ($($arg:tt)*) => {
-        if $crate::log::enabled($crate::log::Level::Debug) {
-            $crate::log::write($crate::log::Level::Debug, format_args!($($arg)*))
-        }
+        $crate::log::facade::debug!($($arg)*)
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn logger(verbosity: u8) -> Logger {
+        Logger {
+            verbosity,
+            file: None,
+            start: Instant::now(),
+        }
+    }
+
+    fn shown(logger: &Logger, target: &str, level: Level) -> bool {
+        logger.enabled(&Metadata::builder().target(target).level(level).build())
+    }
+
+    #[test]
+    fn own_lines_follow_the_v_count() {
+        let target = "novita_proxy::tunnel";
+        for (v, warn, info, debug) in [
+            (0, true, false, false),
+            (1, true, true, false),
+            (2, true, true, true),
+        ] {
+            let l = logger(v);
+            assert_eq!(shown(&l, target, Level::Warn), warn, "-v x{v} warn");
+            assert_eq!(shown(&l, target, Level::Info), info, "-v x{v} info");
+            assert_eq!(shown(&l, target, Level::Debug), debug, "-v x{v} debug");
+            assert!(!shown(&l, target, Level::Trace));
+        }
+    }
+
+    #[test]
+    fn library_records_need_vv() {
+        for level in [Level::Error, Level::Warn, Level::Info, Level::Debug] {
+            assert!(!shown(&logger(1), "rustls::client::hs", level), "{level}");
+            assert!(shown(&logger(2), "rustls::client::hs", level), "{level}");
+        }
+        assert!(!shown(&logger(2), "rustls::conn", Level::Trace));
+    }
+
+    #[test]
+    fn max_level_lets_through_what_the_logger_shows() {
+        assert_eq!(max_level(0), LevelFilter::Warn);
+        assert_eq!(max_level(1), LevelFilter::Info);
+        assert_eq!(max_level(2), LevelFilter::Debug);
+        assert_eq!(max_level(5), LevelFilter::Debug);
+    }
 }

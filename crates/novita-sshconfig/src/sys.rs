@@ -1,11 +1,9 @@
 //! The few operating-system calls the standard library does not offer: the home directory
-//! from the password database, the host name, an advisory file lock and reading a
-//! passphrase without echo.
+//! from the password database and the host name; and reading a passphrase without echo.
 //!
 //! Everything unsafe in this crate is in this module, each call with its reason.
 #![allow(unsafe_code)]
 
-use std::fs::File;
 use std::io;
 use std::path::PathBuf;
 
@@ -74,84 +72,10 @@ pub fn hostname() -> Option<String> {
     std::env::var("COMPUTERNAME").ok()
 }
 
-/// Takes an exclusive advisory lock on an open file, waiting for it.
-/// Released when the file is closed.
-#[cfg(unix)]
-pub fn lock_exclusive(file: &File, wait: bool) -> io::Result<bool> {
-    use std::os::unix::io::AsRawFd;
-    let flags = if wait {
-        libc::LOCK_EX
-    } else {
-        libc::LOCK_EX | libc::LOCK_NB
-    };
-    loop {
-        // SAFETY: the descriptor is open for the lifetime of `file`.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), flags) };
-        if rc == 0 {
-            return Ok(true);
-        }
-        let err = io::Error::last_os_error();
-        match err.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            Some(libc::EWOULDBLOCK) if !wait => return Ok(false),
-            _ => return Err(err),
-        }
-    }
-}
-
-/// Without flock the lock file's existence is the lock (see `lock.rs`); this always
-/// succeeds.
-#[cfg(not(unix))]
-pub fn lock_exclusive(_file: &File, _wait: bool) -> io::Result<bool> {
-    Ok(true)
-}
-
-/// Reads one line from the terminal with echo turned off (for a passphrase).
-#[cfg(unix)]
+/// Reads a passphrase without echo: from the terminal (`/dev/tty`) on Unix, the console on
+/// Windows, with the prompt written there too.
 pub fn read_passphrase(prompt: &str) -> io::Result<String> {
-    use std::io::{BufRead, Write};
-    use std::os::unix::io::AsRawFd;
-
-    let tty = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty")?;
-    let fd = tty.as_raw_fd();
-    // SAFETY: termios is a plain C struct; all-zero is a valid value to be overwritten.
-    let mut saved: libc::termios = unsafe { std::mem::zeroed() };
-    // SAFETY: fd is an open terminal and `saved` is valid for writes.
-    if unsafe { libc::tcgetattr(fd, &mut saved) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let mut quiet = saved;
-    quiet.c_lflag &= !libc::ECHO;
-    quiet.c_lflag |= libc::ECHONL;
-    // SAFETY: as above; `quiet` is a valid termios copied from the terminal's own.
-    if unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let mut writer = &tty;
-    let result = writer
-        .write_all(prompt.as_bytes())
-        .and_then(|()| writer.flush())
-        .and_then(|()| {
-            let mut line = String::new();
-            io::BufReader::new(&tty).read_line(&mut line)?;
-            Ok(line)
-        });
-    // SAFETY: restores the settings read above on the same open terminal.
-    unsafe { libc::tcsetattr(fd, libc::TCSANOW, &saved) };
-    let line = result?;
-    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
-}
-
-/// Windows has no /dev/tty: a passphrase must come from `--passphrase-file`.
-#[cfg(not(unix))]
-pub fn read_passphrase(_prompt: &str) -> io::Result<String> {
-    Err(io::Error::new(
-        io::ErrorKind::Unsupported,
-        "cannot prompt for a passphrase here: pass --passphrase-file",
-    ))
+    rpassword::prompt_password(prompt)
 }
 
 #[cfg(test)]

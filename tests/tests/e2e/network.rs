@@ -40,12 +40,9 @@ fn edge_routes_the_sandbox_host_to_its_bridge() {
     );
     assert_eq!(out.stdout_text(), "hello\n", "stderr: {}", out.stderr);
     assert_eq!(out.code(), 7, "stderr: {}", out.stderr);
-    assert!(
-        edge.access_log()
-            .contains(&format!("\"{host}\" \"GET / HTTP/1.1\" 101")),
-        "edge log: {}",
-        edge.access_log()
-    );
+    let upgraded = format!("\"{host}\" \"GET / HTTP/1.1\" 101");
+    let log = settled_log(|| edge.access_log(), |l| l.contains(&upgraded));
+    assert!(log.contains(&upgraded), "edge log: {log}");
 }
 
 fn ssh_echo(ssh: &mut Command, host: &str) -> novita_ssh_e2e::Outcome {

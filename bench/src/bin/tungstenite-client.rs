@@ -1,6 +1,6 @@
 //! Bench only: the client data path of novita-proxy for a `ws://` URL, written on
 //! tokio-tungstenite instead of novita-proxy's own framing, so that the two can be measured
-//! against each other (`tests/bench/tungstenite-vs-own.sh`, BENCHMARKS.md).
+//! against each other (`bench/scripts/tungstenite-vs-own.sh`, BENCHMARKS.md).
 //!
 //! It connects, upgrades, sets TCP_NODELAY, sends each read of stdin (at most 64 KiB, never
 //! empty) as one binary message, writes the payload of every message to stdout, and sends
@@ -31,6 +31,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
+use clap::{Parser, ValueEnum};
 use futures_util::{Sink, SinkExt as _, Stream, StreamExt as _};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -44,11 +45,8 @@ const MAX_PAYLOAD: usize = 64 * 1024;
 /// After our Close, how long to wait for the peer to finish (as novita-proxy does).
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
-const USAGE: &str = "usage: tungstenite-client ws://HOST:PORT/PATH [--flush send|idle] \
-[--write-buffer BYTES] [--read-buffer BYTES] [--payload copy|own] [--stdio pipe|tokio]";
-
 /// When the stdin -> WebSocket direction writes to the socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Flush {
     /// `send` every message: write and flush it at once.
     Send,
@@ -57,7 +55,7 @@ enum Flush {
 }
 
 /// How a read of stdin becomes the payload of a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Payload {
     /// Read into one reused buffer and copy the bytes read into the message.
     Copy,
@@ -66,7 +64,7 @@ enum Payload {
 }
 
 /// How stdin and stdout are driven.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Stdio {
     /// Pipes non-blocking on the runtime's poller, files and devices read and written
     /// directly (what novita-proxy does); tokio's stdio for anything else.
@@ -75,67 +73,27 @@ enum Stdio {
     Tokio,
 }
 
-#[derive(Debug)]
+/// The client data path of novita-proxy for a `ws://` URL, on tokio-tungstenite.
+#[derive(Debug, Parser)]
+#[command(name = "tungstenite-client")]
 struct Options {
+    /// ws://HOST:PORT/PATH
     url: String,
+    /// When a message is written to the socket
+    #[arg(long, value_enum, default_value_t = Flush::Send)]
     flush: Flush,
+    /// How a read of stdin becomes a message's payload
+    #[arg(long, value_enum, default_value_t = Payload::Copy)]
     payload: Payload,
+    /// How stdin and stdout are driven
+    #[arg(long, value_enum, default_value_t = Stdio::Pipe)]
     stdio: Stdio,
+    /// tokio-tungstenite's write buffer
+    #[arg(long, value_name = "BYTES", default_value_t = 0)]
     write_buffer: usize,
+    /// tokio-tungstenite's read buffer
+    #[arg(long, value_name = "BYTES", default_value_t = 128 * 1024)]
     read_buffer: usize,
-}
-
-fn parse_args() -> Result<Options> {
-    let mut args = std::env::args().skip(1);
-    let mut opts = Options {
-        url: String::new(),
-        flush: Flush::Send,
-        payload: Payload::Copy,
-        stdio: Stdio::Pipe,
-        write_buffer: 0,
-        read_buffer: 128 * 1024,
-    };
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--flush" => {
-                opts.flush = match value()?.as_str() {
-                    "send" => Flush::Send,
-                    "idle" => Flush::Idle,
-                    other => bail!("--flush {other:?}: use send or idle"),
-                }
-            }
-            "--payload" => {
-                opts.payload = match value()?.as_str() {
-                    "copy" => Payload::Copy,
-                    "own" => Payload::Own,
-                    other => bail!("--payload {other:?}: use copy or own"),
-                }
-            }
-            "--stdio" => {
-                opts.stdio = match value()?.as_str() {
-                    "pipe" => Stdio::Pipe,
-                    "tokio" => Stdio::Tokio,
-                    other => bail!("--stdio {other:?}: use pipe or tokio"),
-                }
-            }
-            "--write-buffer" => {
-                let v = value()?;
-                opts.write_buffer = v.parse().with_context(|| format!("--write-buffer {v:?}"))?;
-            }
-            "--read-buffer" => {
-                let v = value()?;
-                opts.read_buffer = v.parse().with_context(|| format!("--read-buffer {v:?}"))?;
-            }
-            "-h" | "--help" => bail!("{USAGE}"),
-            url if opts.url.is_empty() && !url.starts_with('-') => opts.url = url.to_owned(),
-            other => bail!("unexpected argument {other:?}\n{USAGE}"),
-        }
-    }
-    if opts.url.is_empty() {
-        bail!("{USAGE}");
-    }
-    Ok(opts)
 }
 
 /// `host:port` of a `ws://` URL.
@@ -162,7 +120,7 @@ fn main() -> ExitCode {
 }
 
 fn run_main() -> Result<()> {
-    let opts = parse_args()?;
+    let opts = Options::parse();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Where the CPU of an ssh transfer through a bridge goes, process by process.
 
-    tests/bench/cpu-split.py [--pairs LIST] [--download] [--runs N] [--size MIB] [--perf]
-                             [--proxy PATH]
+    bench/scripts/cpu-split.py [--pairs LIST] [--download] [--runs N] [--size MIB] [--perf]
+                               [--proxy PATH]
 
 Starts a temporary sshd on loopback and, for the pairs asked for (default
 `websocat,proxy-websocat`), the servers in front of it:

@@ -4,7 +4,7 @@
 //! between markers (the text around them is kept).
 //!
 //! ```sh
-//! cargo run --release -p novita-ssh-e2e --bin bench -- [--quick] [--runs N] [--out BENCHMARKS.md]
+//! cargo run --release -p novita-ssh-bench -- [--quick] [--runs N] [--out BENCHMARKS.md]
 //! ```
 //!
 //! Linux only (it reads `/proc`). Not part of the test suite: it measures, it asserts nothing.
@@ -31,38 +31,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
+use clap::Parser;
+use novita_ssh_bench::args::at_least_one;
 use novita_ssh_e2e::{bin_path, random_bytes, require_tool, write_random_file};
 
 use crate::lab::{Lab, Path, Target};
 use crate::measure::Direction;
 use crate::results::Results;
 use crate::stats::percentile;
-
-const USAGE: &str = "\
-usage: cargo run --release -p novita-ssh-e2e --bin bench -- [OPTIONS]
-
-Measures ssh and raw-stream throughput, round trips, connection set-up, memory and
-simultaneous sessions through six client/server paths, and prints a Markdown report.
-
-options:
-  --quick            128 MiB transfers, 3 runs, 1000 echoes, 10 set-ups, 50 sessions
-  --runs N           repetitions of each throughput and round-trip measure (default 5)
-  --size MIB         size of each ssh and raw transfer (default 1024)
-  --echoes N         one-byte round trips per run (default 10000)
-  --setups N         `ssh host true` per path (default 30)
-  --sessions N       simultaneous ssh sessions through one bridge (default 200)
-  --paths LIST       comma-separated subset of: direct,relay,websocat,proxy-websocat,
-                     proxy-serve,proxy-edge-serve
-  --only LIST        comma-separated subset of measures: ssh,raw,rtt,setup,concurrent
-  --out FILE         also write the report into FILE (between its bench markers)
-  --no-build         do not run `cargo build --release -p novita-proxy` first
-  --check            exit 3 when a measured target of the performance issue is missed
-  --wait-idle PCT    before each repetition, wait (up to 3 min) until the machine's other
-                     load is under PCT % of all CPUs (a shared machine); the load seen
-                     before each repetition is always recorded
-  -h, --help         this text
-
-NOVITA_PROXY_BIN=/path/to/novita-proxy measures another build (implies --no-build).";
 
 /// One family of measurements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +70,67 @@ impl Measure {
     }
 }
 
+/// Measures ssh and raw-stream throughput, round trips, connection set-up, memory and
+/// simultaneous sessions through six client/server paths, and prints a Markdown report.
+#[derive(Debug, Parser)]
+#[command(
+    name = "bench",
+    override_usage = "cargo run --release -p novita-ssh-bench -- [OPTIONS]",
+    after_help = "NOVITA_PROXY_BIN=/path/to/novita-proxy measures another build (implies --no-build)."
+)]
+struct Cli {
+    /// 128 MiB transfers, 3 runs, 1000 echoes, 10 set-ups, 50 sessions
+    #[arg(long)]
+    quick: bool,
+    /// Repetitions of each throughput and round-trip measure [default: 5]
+    #[arg(long, value_name = "N", value_parser = at_least_one::<usize>)]
+    runs: Option<usize>,
+    /// Size of each ssh and raw transfer [default: 1024]
+    #[arg(long = "size", value_name = "MIB", value_parser = at_least_one::<u64>)]
+    size_mib: Option<u64>,
+    /// One-byte round trips per run [default: 10000]
+    #[arg(long, value_name = "N", value_parser = at_least_one::<usize>)]
+    echoes: Option<usize>,
+    /// `ssh host true` per path [default: 30]
+    #[arg(long, value_name = "N", value_parser = at_least_one::<usize>)]
+    setups: Option<usize>,
+    /// Simultaneous ssh sessions through one bridge [default: 200]
+    #[arg(long, value_name = "N", value_parser = at_least_one::<usize>)]
+    sessions: Option<usize>,
+    /// Comma-separated subset of: direct,relay,websocat,proxy-websocat,proxy-serve,proxy-edge-serve
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = path_key)]
+    paths: Vec<Path>,
+    /// Comma-separated subset of measures: ssh,raw,rtt,setup,concurrent
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = measure_key)]
+    only: Vec<Measure>,
+    /// Also write the report into FILE (between its bench markers)
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Do not run `cargo build --release -p novita-proxy` first
+    #[arg(long)]
+    no_build: bool,
+    /// Exit 3 when a measured target of the performance issue is missed
+    #[arg(long)]
+    check: bool,
+    /// Before each repetition, wait (up to 3 min) until the machine's other load is under
+    /// PCT % of all CPUs (a shared machine); the load seen before each repetition is always
+    /// recorded
+    #[arg(long, value_name = "PCT")]
+    wait_idle: Option<f64>,
+}
+
+fn path_key(key: &str) -> Result<Path, String> {
+    Path::from_key(key.trim()).ok_or_else(|| "unknown path (see --help)".to_owned())
+}
+
+fn measure_key(key: &str) -> Result<Measure, String> {
+    Measure::ALL
+        .into_iter()
+        .find(|m| m.key() == key.trim())
+        .ok_or_else(|| "unknown measure (see --help)".to_owned())
+}
+
+/// What to run: the command line with the defaults (smaller with `--quick`) filled in.
 #[derive(Debug)]
 struct Options {
     quick: bool,
@@ -108,85 +145,39 @@ struct Options {
     build: bool,
     wait_idle: Option<f64>,
     check: bool,
+    /// The arguments as given, for the report's command line.
     args: Vec<String>,
 }
 
-fn number<T: std::str::FromStr>(flag: &str, value: Option<String>) -> Result<T> {
-    let value = value.with_context(|| format!("{flag} needs a value"))?;
-    match value.parse() {
-        Ok(v) => Ok(v),
-        Err(_) => bail!("{flag} {value:?} is not a number"),
-    }
-}
-
 impl Options {
-    fn parse(args: Vec<String>) -> Result<Option<Options>> {
-        let quick = args.iter().any(|a| a == "--quick");
-        let mut o = Options {
-            quick,
-            runs: if quick { 3 } else { 5 },
-            size_mib: if quick { 128 } else { 1024 },
-            echoes: if quick { 1000 } else { 10_000 },
-            setups: if quick { 10 } else { 30 },
-            sessions: if quick { 50 } else { 200 },
-            paths: Path::ALL.to_vec(),
-            only: Measure::ALL.to_vec(),
-            out: None,
-            build: env::var_os("NOVITA_PROXY_BIN").is_none(),
-            wait_idle: None,
-            check: false,
-            args: args.clone(),
+    fn new(cli: Cli, args: Vec<String>) -> Options {
+        let quick = cli.quick;
+        let mut paths = if cli.paths.is_empty() {
+            Path::ALL.to_vec()
+        } else {
+            cli.paths
         };
-        let mut it = args.into_iter();
-        while let Some(arg) = it.next() {
-            match arg.as_str() {
-                "--quick" => {}
-                "-h" | "--help" => return Ok(None),
-                "--runs" => o.runs = number("--runs", it.next())?,
-                "--size" => o.size_mib = number("--size", it.next())?,
-                "--echoes" => o.echoes = number("--echoes", it.next())?,
-                "--setups" => o.setups = number("--setups", it.next())?,
-                "--sessions" => o.sessions = number("--sessions", it.next())?,
-                "--out" => o.out = Some(it.next().context("--out needs a file")?.into()),
-                "--no-build" => o.build = false,
-                "--check" => o.check = true,
-                "--wait-idle" => {
-                    let pct: f64 = number("--wait-idle", it.next())?;
-                    o.wait_idle = Some(pct / 100.0);
-                }
-                "--paths" => {
-                    let list = it.next().context("--paths needs a list")?;
-                    o.paths = list
-                        .split(',')
-                        .map(|k| {
-                            Path::from_key(k.trim()).with_context(|| {
-                                format!("--paths: unknown path {k:?} (see --help)")
-                            })
-                        })
-                        .collect::<Result<_>>()?;
-                    o.paths.sort();
-                }
-                "--only" => {
-                    let list = it.next().context("--only needs a list")?;
-                    o.only = list
-                        .split(',')
-                        .map(|k| {
-                            Measure::ALL
-                                .into_iter()
-                                .find(|m| m.key() == k.trim())
-                                .with_context(|| {
-                                    format!("--only: unknown measure {k:?} (see --help)")
-                                })
-                        })
-                        .collect::<Result<_>>()?;
-                }
-                other => bail!("unknown argument {other:?} (see --help)"),
-            }
+        paths.sort();
+        paths.dedup();
+        Options {
+            quick,
+            runs: cli.runs.unwrap_or(if quick { 3 } else { 5 }),
+            size_mib: cli.size_mib.unwrap_or(if quick { 128 } else { 1024 }),
+            echoes: cli.echoes.unwrap_or(if quick { 1000 } else { 10_000 }),
+            setups: cli.setups.unwrap_or(if quick { 10 } else { 30 }),
+            sessions: cli.sessions.unwrap_or(if quick { 50 } else { 200 }),
+            paths,
+            only: if cli.only.is_empty() {
+                Measure::ALL.to_vec()
+            } else {
+                cli.only
+            },
+            out: cli.out,
+            build: !cli.no_build && env::var_os("NOVITA_PROXY_BIN").is_none(),
+            wait_idle: cli.wait_idle.map(|pct| pct / 100.0),
+            check: cli.check,
+            args,
         }
-        if o.runs == 0 || o.size_mib == 0 || o.echoes == 0 || o.setups == 0 || o.sessions == 0 {
-            bail!("--runs, --size, --echoes, --setups and --sessions must be at least 1");
-        }
-        Ok(Some(o))
     }
 
     fn wants(&self, m: Measure) -> bool {
@@ -195,17 +186,7 @@ impl Options {
 }
 
 fn main() -> ExitCode {
-    let opts = match Options::parse(env::args().skip(1).collect()) {
-        Ok(Some(o)) => o,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("bench: {e:#}");
-            return ExitCode::from(2);
-        }
-    };
+    let opts = Options::new(Cli::parse(), env::args().skip(1).collect());
     match run(&opts) {
         Ok(missed) if opts.check && !missed.is_empty() => {
             for target in &missed {
@@ -306,7 +287,7 @@ fn sizes(
 /// Runs the bench; returns the targets it measured and missed.
 fn run(opts: &Options) -> Result<Vec<String>> {
     if cfg!(debug_assertions) {
-        bail!("build the bench with --release: cargo run --release -p novita-ssh-e2e --bin bench");
+        bail!("build the bench with --release: cargo run --release -p novita-ssh-bench");
     }
     for tool in ["ssh", "sshd", "ssh-keygen", "socat", "websocat", "nginx"] {
         require_tool(tool);
@@ -484,7 +465,7 @@ fn run(opts: &Options) -> Result<Vec<String>> {
 
     if opts.wants(Measure::Setup) {
         for i in 0..opts.setups {
-            if i % 10 == 0 {
+            if i.is_multiple_of(10) {
                 settle(opts, &mut results, &format!("setup {}", i + 1));
             }
             for path in rotated(paths, i) {
@@ -561,7 +542,7 @@ fn run(opts: &Options) -> Result<Vec<String>> {
     let ctx = report::Context {
         machine,
         command: format!(
-            "cargo run --release -p novita-ssh-e2e --bin bench --{}",
+            "cargo run --release -p novita-ssh-bench --{}",
             opts.args
                 .iter()
                 .map(|a| format!(" {}", novita_ssh_e2e::shell_quote(a)))

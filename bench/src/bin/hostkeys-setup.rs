@@ -7,35 +7,26 @@
 //! runs, medians, every run kept.
 //!
 //! ```sh
-//! cargo run --release -p novita-ssh-e2e --bin hostkeys-setup -- [--runs N] [--delay-ms MS] [--out FILE]
+//! cargo run --release -p novita-ssh-bench --bin hostkeys-setup -- [--runs N] [--delay-ms MS] [--out FILE]
 //! ```
 //!
 //! Not part of the test suite: it measures.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
+use clap::Parser;
+use novita_ssh_bench::args::{at_least_one, millis};
+use novita_ssh_bench::setup;
 use novita_ssh_e2e::platform::{Platform, SandboxSpec};
 use novita_ssh_e2e::{
     bin_path, require_tool, shell_quote, Bridge, BridgeKind, Edge, Fault, FaultRelay, Sshd,
     EDGE_DOMAIN,
 };
-
-const USAGE: &str = "\
-usage: cargo run --release -p novita-ssh-e2e --bin hostkeys-setup -- [OPTIONS]
-
-options:
-  --runs N        interleaved rounds of every variant (default 15)
-  --delay-ms MS   one-way delay of the relay in front of the edge, API and envd (default 50)
-  --out FILE      append every run to FILE (tab-separated) and print the table
-  -h, --help      this text
-
-NOVITA_PROXY_BIN=/path/to/novita-proxy measures that build (else target/release).";
 
 /// One way of connecting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,42 +70,23 @@ impl Variant {
     }
 }
 
+/// What verifying host keys through the platform costs `ssh NAME.novita true`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "hostkeys-setup",
+    override_usage = "cargo run --release -p novita-ssh-bench --bin hostkeys-setup -- [OPTIONS]",
+    after_help = "NOVITA_PROXY_BIN=/path/to/novita-proxy measures that build (else target/release)."
+)]
 struct Options {
+    /// Interleaved rounds of every variant
+    #[arg(long, value_name = "N", default_value_t = 15, value_parser = at_least_one::<usize>)]
     runs: usize,
+    /// One-way delay of the relay in front of the edge, API and envd, in milliseconds
+    #[arg(long = "delay-ms", value_name = "MS", default_value = "50", value_parser = millis)]
     delay: Duration,
+    /// Append every run to FILE (tab-separated) and print the table
+    #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
-}
-
-fn options() -> Result<Options> {
-    let mut o = Options {
-        runs: 15,
-        delay: Duration::from_millis(50),
-        out: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--runs" => o.runs = it.next().context("--runs N")?.parse().context("--runs N")?,
-            "--delay-ms" => {
-                o.delay = Duration::from_millis(
-                    it.next()
-                        .context("--delay-ms MS")?
-                        .parse()
-                        .context("--delay-ms MS")?,
-                )
-            }
-            "--out" => o.out = Some(it.next().context("--out FILE")?.into()),
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            other => bail!("unknown option {other}\n{USAGE}"),
-        }
-    }
-    if o.runs == 0 {
-        bail!("--runs must be at least 1");
-    }
-    Ok(o)
 }
 
 fn main() -> ExitCode {
@@ -127,19 +99,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn median(v: &[f64]) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let n = s.len();
-    if n % 2 == 1 {
-        s[n / 2]
-    } else {
-        (s[n / 2 - 1] + s[n / 2]) / 2.0
-    }
-}
-
 fn bench() -> Result<()> {
-    let opts = options()?;
+    let opts = Options::parse();
     if std::env::var_os("NOVITA_PROXY_BIN").is_none() {
         let status = Command::new(env!("CARGO"))
             .args(["build", "--release", "-p", "novita-proxy"])
@@ -243,75 +204,15 @@ fn bench() -> Result<()> {
         Ok(ms)
     };
 
-    // Warm up every path once (the name cache, and the recorded keys of the cached variant).
-    for v in Variant::ALL {
-        run_one(v)?;
-    }
-    let mut times: Vec<Vec<f64>> = vec![Vec::new(); Variant::ALL.len()];
-    for round in 0..opts.runs {
-        // Rotate the order every round so no variant always follows another.
-        for k in 0..Variant::ALL.len() {
-            let i = (round + k) % Variant::ALL.len();
-            times[i].push(run_one(Variant::ALL[i])?);
-        }
-        eprintln!("hostkeys-setup: round {} of {} done", round + 1, opts.runs);
-    }
-    let base = median(&times[0]);
-    let mut table = String::new();
-    writeln!(
-        table,
-        "| {} ms one-way delay, {} interleaved runs | median ms | min ms | max ms | vs baseline |",
-        opts.delay.as_millis(),
-        opts.runs
-    )?;
-    writeln!(table, "|---|---:|---:|---:|---:|")?;
-    for (i, v) in Variant::ALL.iter().enumerate() {
-        let t = &times[i];
-        let min = t.iter().copied().fold(f64::INFINITY, f64::min);
-        let max = t.iter().copied().fold(0.0, f64::max);
-        writeln!(
-            table,
-            "| {} | {:.0} | {:.0} | {:.0} | {:.2}x |",
-            v.label(),
-            median(t),
-            min,
-            max,
-            median(t) / base
-        )?;
-    }
+    let times = setup::interleave("hostkeys-setup", Variant::ALL.len(), opts.runs, |i| {
+        run_one(Variant::ALL[i])
+    })?;
+    let labels: Vec<&str> = Variant::ALL.iter().map(|v| v.label()).collect();
+    let keys: Vec<&str> = Variant::ALL.iter().map(|v| v.key()).collect();
+    let table = setup::table(opts.delay, &labels, &times);
     println!("{table}");
     if let Some(out) = &opts.out {
-        append_runs(out, &opts, &times)?;
-    }
-    Ok(())
-}
-
-/// Appends every run as `stamp variant delay_ms run ms` lines.
-fn append_runs(path: &Path, opts: &Options, times: &[Vec<f64>]) -> Result<()> {
-    use std::io::Write as _;
-    let fresh = !path.exists();
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| format!("open {}", path.display()))?;
-    if fresh {
-        writeln!(f, "stamp\tvariant\tdelay_ms\trun\tms")?;
-    }
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    for (i, v) in Variant::ALL.iter().enumerate() {
-        for (run, ms) in times[i].iter().enumerate() {
-            writeln!(
-                f,
-                "{stamp}\t{}\t{}\t{}\t{ms:.1}",
-                v.key(),
-                opts.delay.as_millis(),
-                run + 1
-            )?;
-        }
+        setup::append_runs(out, &keys, opts.delay, &times)?;
     }
     Ok(())
 }

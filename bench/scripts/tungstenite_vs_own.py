@@ -339,7 +339,7 @@ def main():
     bins = {n: os.path.join(a.bin_dir, n) for n in ("novita-proxy", "tungstenite-client")}
     for path in bins.values():
         if not os.access(path, os.X_OK):
-            sys.exit(f"{path} is missing: build it first (tests/bench/tungstenite-vs-own.sh does)")
+            sys.exit(f"{path} is missing: build it first (bench/scripts/tungstenite-vs-own.sh does)")
     require(["socat", "websocat", "ssh", "ssh-keygen", "/usr/sbin/sshd", "uptime",
              "/usr/bin/time", "cat"] + (["valgrind", "strace"] if a.count_runs else []))
     clients = [c.split("=", 1) for c in a.client or [
