@@ -10,7 +10,7 @@ use std::time::Duration;
 use novita_ssh_core::credentials::{default_key_file, find_api_key};
 use novita_ssh_core::{api_url, api_url_for_domain, name_key, Destination, SandboxId, SandboxName};
 
-use crate::api::{Api, ApiError, ApiSettings, Connected, State};
+use crate::api::{Api, ApiError, ApiSettings, Connected, SandboxInfo};
 use crate::cli::ClientArgs;
 use crate::connect::{self, http_proxy, open_with_retry, Transport};
 use crate::exit::{Exit, Failure};
@@ -133,34 +133,33 @@ pub fn api_failure(e: &ApiError, what: &str) -> Failure {
 /// Finds the one running or paused sandbox named `name` (metadata `key=name`).
 pub async fn lookup(api: &Api, key: &str, name: &SandboxName) -> Result<SandboxId, Failure> {
     let found = api
-        .list(
-            &[(key.to_owned(), name.to_string())],
-            &[State::Running, State::Paused],
-        )
+        .named(key, name.as_str())
         .await
         .map_err(|e| api_failure(&e, name.as_str()))?;
-    // Filter again: a platform that ignored the filter must not lead anywhere else.
-    let mut ids: Vec<String> = found
-        .into_iter()
-        .filter(|s| {
-            s.metadata
-                .as_ref()
-                .and_then(|m| m.get(key))
-                .is_some_and(|v| v == name.as_str())
-                && matches!(s.state.as_str(), "running" | "paused" | "")
-        })
-        .map(|s| s.sandbox_id)
-        .collect();
-    ids.sort();
-    ids.dedup();
-    match ids.as_slice() {
+    the_one(
+        &found,
+        key,
+        name,
+        "connect by ID (ssh <id>.novita), or delete the extra ones (novita-sshconfig delete <id>)",
+    )
+}
+
+/// The one sandbox among `found` ([`Api::named`]'s answer for `name`), or the failure: no
+/// sandbox has the name (exit 10), or several have it (exit 11, with `several_fix`).
+pub fn the_one(
+    found: &[SandboxInfo],
+    key: &str,
+    name: &SandboxName,
+    several_fix: &str,
+) -> Result<SandboxId, Failure> {
+    match found {
         [] => Err(Failure::new(
             Exit::NoSuchName,
             format!(
                 "no running or paused sandbox is named '{name}' (metadata {key}={name}): create one with novita-sshconfig create {name}, or see novita-sshconfig list"
             ),
         )),
-        [id] => SandboxId::parse(id).map_err(|_| {
+        [one] => SandboxId::parse(&one.sandbox_id).map_err(|_| {
             Failure::new(
                 Exit::Api,
                 format!("the Novita API named an invalid sandbox ID for '{name}': report this"),
@@ -169,9 +168,13 @@ pub async fn lookup(api: &Api, key: &str, name: &SandboxName) -> Result<SandboxI
         several => Err(Failure::new(
             Exit::SeveralNamed,
             format!(
-                "{} sandboxes are named '{name}' ({}): connect by ID (ssh <id>.novita), or delete the extra ones (novita-sshconfig delete <id>)",
+                "{} sandboxes are named '{name}' ({}): {several_fix}",
                 several.len(),
-                several.join(", ")
+                several
+                    .iter()
+                    .map(|s| s.sandbox_id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         )),
     }

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::time::{Duration, SystemTime};
 
 use clap::Parser as _;
-use novita_proxy::api::{Api, ApiError, ApiSettings, SandboxInfo, State};
+use novita_proxy::api::{Api, ApiError, ApiSettings, SandboxInfo};
 use novita_ssh_core::credentials::{ApiKey, KeySource};
 use novita_ssh_core::{parse_destination, Destination, SandboxId, SandboxName, HOST_SUFFIX};
 
@@ -51,6 +51,8 @@ fn api_options(settings: &Settings) -> ProxyOptions {
 fn from_proxy_failure(f: &novita_proxy::exit::Failure) -> anyhow::Error {
     let code = match f.exit.code() {
         2 => Exit::Usage,
+        10 => Exit::NoSuchName,
+        11 => Exit::SeveralNamed,
         13 => Exit::ApiKey,
         14 => Exit::Api,
         15 => Exit::KeyFile,
@@ -187,67 +189,28 @@ pub async fn resolve(
 
 /// The running or paused sandboxes named `name`.
 pub async fn named(platform: &Platform, name: &SandboxName) -> anyhow::Result<Vec<SandboxInfo>> {
-    let key = platform.name_key.as_str();
-    let found = platform
+    platform
         .api
-        .list(
-            &[(key.to_owned(), name.to_string())],
-            &[State::Running, State::Paused],
-        )
+        .named(&platform.name_key, name.as_str())
         .await
-        .map_err(|e| api_error(&e, name.as_str()))?;
-    // Filter again: a platform that ignored the filter must not lead anywhere else.
-    let mut found: Vec<SandboxInfo> = found
-        .into_iter()
-        .filter(|s| {
-            name_of(s, key) == Some(name.as_str())
-                && matches!(s.state.as_str(), "running" | "paused" | "")
-        })
-        .collect();
-    found.sort_by(|a, b| a.sandbox_id.cmp(&b.sandbox_id));
-    found.dedup_by(|a, b| a.sandbox_id == b.sandbox_id);
-    Ok(found)
+        .map_err(|e| api_error(&e, name.as_str()))
 }
 
 /// Finds the one running or paused sandbox named `name`.
 pub async fn lookup(platform: &Platform, name: &SandboxName) -> anyhow::Result<SandboxId> {
-    let key = &platform.name_key;
     let found = named(platform, name).await?;
-    match found.as_slice() {
-        [] => Err(failure(
-            Exit::NoSuchName,
-            format!(
-                "no running or paused sandbox is named '{name}' (metadata {key}={name}): create one with novita-sshconfig create {name}, or see novita-sshconfig list"
-            ),
-        )),
-        [one] => SandboxId::parse(&one.sandbox_id).map_err(|_| {
-            failure(
-                Exit::Api,
-                format!("the Novita API named an invalid sandbox ID for '{name}': report this"),
-            )
-        }),
-        several => Err(failure(
-            Exit::SeveralNamed,
-            format!(
-                "{} sandboxes are named '{name}' ({}): pass an ID instead (novita-sshconfig list shows them), or delete the extra ones",
-                several.len(),
-                several
-                    .iter()
-                    .map(|s| s.sandbox_id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )),
-    }
+    novita_proxy::platform::the_one(
+        &found,
+        &platform.name_key,
+        name,
+        "pass an ID instead (novita-sshconfig list shows them), or delete the extra ones",
+    )
+    .map_err(|f| from_proxy_failure(&f))
 }
 
 /// A sandbox's name: the value of the name key in its metadata.
 pub fn name_of<'s>(sandbox: &'s SandboxInfo, key: &str) -> Option<&'s str> {
-    sandbox
-        .metadata
-        .as_ref()
-        .and_then(|m| m.get(key))
-        .map(String::as_str)
+    sandbox.metadata_value(key)
 }
 
 /// `14:05:09 UTC (in 9m)`: when a sandbox ends, from the API's `endAt`.

@@ -147,6 +147,28 @@ impl Api {
         Err(self.bad_answer(format!("more than {MAX_PAGES} pages of sandboxes")))
     }
 
+    /// The running or paused sandboxes whose metadata has `key=name`, each once, sorted by
+    /// ID. The filter is applied again here: a platform that ignored it must not lead
+    /// anywhere else.
+    pub async fn named(&self, key: &str, name: &str) -> Result<Vec<SandboxInfo>, ApiError> {
+        let found = self
+            .list(
+                &[(key.to_owned(), name.to_owned())],
+                &[State::Running, State::Paused],
+            )
+            .await?;
+        let mut found: Vec<SandboxInfo> = found
+            .into_iter()
+            .filter(|s| {
+                s.metadata_value(key) == Some(name)
+                    && matches!(s.state.as_str(), "running" | "paused" | "")
+            })
+            .collect();
+        found.sort_by(|a, b| a.sandbox_id.cmp(&b.sandbox_id));
+        found.dedup_by(|a, b| a.sandbox_id == b.sandbox_id);
+        Ok(found)
+    }
+
     /// `GET /sandboxes/{id}`.
     pub async fn get(&self, id: &SandboxId) -> Result<SandboxInfo, ApiError> {
         self.request("GET", &format!("/sandboxes/{id}"), None)

@@ -58,6 +58,16 @@ pub struct SandboxInfo {
     pub envd_access_token: Option<String>,
 }
 
+impl SandboxInfo {
+    /// The value of `key` in its metadata (the kit keeps the name there).
+    pub fn metadata_value(&self, key: &str) -> Option<&str> {
+        self.metadata
+            .as_ref()
+            .and_then(|m| m.get(key))
+            .map(String::as_str)
+    }
+}
+
 /// The answer to create and connect: the sandbox and its tokens.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Connected {
