@@ -4,6 +4,7 @@
 //! names the problem and the fix. `main` prints it as `novita-proxy: <problem>: <fix>`.
 
 use std::fmt;
+use std::io;
 
 /// The process exit codes, listed in `--help` and the README. Scripts and other tools
 /// depend on these numbers: never renumber them.
@@ -153,6 +154,25 @@ pub fn one_line(text: &str) -> String {
     out.trim().to_owned()
 }
 
+/// A short reason for a failed connect ("connection refused", "timed out", ...).
+pub fn io_reason(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
+        io::ErrorKind::TimedOut => "timed out".to_owned(),
+        io::ErrorKind::HostUnreachable => "host unreachable".to_owned(),
+        io::ErrorKind::NetworkUnreachable => "network unreachable".to_owned(),
+        _ => strip_os_error(&e.to_string()),
+    }
+}
+
+/// Removes the " (os error N)" tail of an I/O error message.
+pub fn strip_os_error(text: &str) -> String {
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_owned(),
+        None => text.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +222,22 @@ mod tests {
         assert!(!Failure::new(Exit::Tls, "x").is_retryable());
         assert!(!Failure::new(Exit::Lost, "x").is_retryable());
         assert!(!Failure::new(Exit::Proxy, "x").is_retryable());
+    }
+
+    #[test]
+    fn io_errors_lose_their_os_error_tail() {
+        assert_eq!(
+            strip_os_error("Connection refused (os error 111)"),
+            "Connection refused"
+        );
+        assert_eq!(
+            io_reason(&io::ErrorKind::ConnectionRefused.into()),
+            "connection refused"
+        );
+        assert_eq!(
+            io_reason(&io::Error::other("no route (os error 113)")),
+            "no route"
+        );
     }
 
     #[test]
