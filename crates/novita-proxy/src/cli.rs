@@ -8,7 +8,7 @@ use novita_ssh_core::quote_for_message;
 use novita_ssh_core::validate::{self, HostPort, HostPortFault};
 use novita_ssh_docs::Generate;
 
-use crate::exit::{Exit, Failure, EXIT_CODES_HELP};
+use crate::exit::{Exit, Failure};
 
 /// The version shown by `--version`: the crate version and the git commit it was built from.
 pub const VERSION: &str = concat!(
@@ -31,7 +31,7 @@ pub const VERSION: &str = concat!(
 #[command(
     name = "novita-proxy",
     version = VERSION,
-    after_help = EXIT_CODES_HELP,
+    after_help = crate::exit::help(),
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
 )]
