@@ -14,14 +14,14 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
 use clap::Parser;
 use novita_ssh_bench::args::{at_least_one, millis};
+use novita_ssh_bench::setup;
 use novita_ssh_e2e::platform::{Platform, SandboxSpec};
 use novita_ssh_e2e::{
     bin_path, require_tool, shell_quote, Bridge, BridgeKind, Edge, Fault, FaultRelay, Sshd,
@@ -96,17 +96,6 @@ fn main() -> ExitCode {
             eprintln!("hostkeys-setup: {e:#}");
             ExitCode::FAILURE
         }
-    }
-}
-
-fn median(v: &[f64]) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let n = s.len();
-    if n % 2 == 1 {
-        s[n / 2]
-    } else {
-        (s[n / 2 - 1] + s[n / 2]) / 2.0
     }
 }
 
@@ -215,75 +204,15 @@ fn bench() -> Result<()> {
         Ok(ms)
     };
 
-    // Warm up every path once (the name cache, and the recorded keys of the cached variant).
-    for v in Variant::ALL {
-        run_one(v)?;
-    }
-    let mut times: Vec<Vec<f64>> = vec![Vec::new(); Variant::ALL.len()];
-    for round in 0..opts.runs {
-        // Rotate the order every round so no variant always follows another.
-        for k in 0..Variant::ALL.len() {
-            let i = (round + k) % Variant::ALL.len();
-            times[i].push(run_one(Variant::ALL[i])?);
-        }
-        eprintln!("hostkeys-setup: round {} of {} done", round + 1, opts.runs);
-    }
-    let base = median(&times[0]);
-    let mut table = String::new();
-    writeln!(
-        table,
-        "| {} ms one-way delay, {} interleaved runs | median ms | min ms | max ms | vs baseline |",
-        opts.delay.as_millis(),
-        opts.runs
-    )?;
-    writeln!(table, "|---|---:|---:|---:|---:|")?;
-    for (i, v) in Variant::ALL.iter().enumerate() {
-        let t = &times[i];
-        let min = t.iter().copied().fold(f64::INFINITY, f64::min);
-        let max = t.iter().copied().fold(0.0, f64::max);
-        writeln!(
-            table,
-            "| {} | {:.0} | {:.0} | {:.0} | {:.2}x |",
-            v.label(),
-            median(t),
-            min,
-            max,
-            median(t) / base
-        )?;
-    }
+    let times = setup::interleave("hostkeys-setup", Variant::ALL.len(), opts.runs, |i| {
+        run_one(Variant::ALL[i])
+    })?;
+    let labels: Vec<&str> = Variant::ALL.iter().map(|v| v.label()).collect();
+    let keys: Vec<&str> = Variant::ALL.iter().map(|v| v.key()).collect();
+    let table = setup::table(opts.delay, &labels, &times);
     println!("{table}");
     if let Some(out) = &opts.out {
-        append_runs(out, &opts, &times)?;
-    }
-    Ok(())
-}
-
-/// Appends every run as `stamp variant delay_ms run ms` lines.
-fn append_runs(path: &Path, opts: &Options, times: &[Vec<f64>]) -> Result<()> {
-    use std::io::Write as _;
-    let fresh = !path.exists();
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| format!("open {}", path.display()))?;
-    if fresh {
-        writeln!(f, "stamp\tvariant\tdelay_ms\trun\tms")?;
-    }
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    for (i, v) in Variant::ALL.iter().enumerate() {
-        for (run, ms) in times[i].iter().enumerate() {
-            writeln!(
-                f,
-                "{stamp}\t{}\t{}\t{}\t{ms:.1}",
-                v.key(),
-                opts.delay.as_millis(),
-                run + 1
-            )?;
-        }
+        setup::append_runs(out, &keys, opts.delay, &times)?;
     }
     Ok(())
 }

@@ -7,69 +7,21 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
-use novita_ssh_e2e::platform::{ApiMode, Platform, SandboxSpec, State};
+use novita_ssh_e2e::platform::{ApiMode, State};
 use novita_ssh_e2e::{
-    bin_path, random_tree, require_tool, run, run_ok, sha256_file, shell_quote, tree_digest,
-    write_random_file, Bridge, BridgeKind, Edge, Outcome, Sshd,
+    bin_path, random_tree, require_tool, run, run_ok, sha256_file, tree_digest, write_random_file,
+    Outcome, Site,
 };
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-/// One emulated sandbox (sshd behind `novita-proxy serve`), registered with the stand-in
-/// platform, behind the nginx edge; and a client home of its own.
-struct Site {
-    platform: Platform,
-    edge: Edge,
-    sshd: Sshd,
-    bridge: Bridge,
-    home: tempfile::TempDir,
+/// The client side of a [`Site`]: ssh and novita-proxy with its home and the API key.
+trait Client {
+    fn ssh(&self, extra: &[&str]) -> Command;
+    fn proxy(&self, key: Option<&str>, extra: &[&str], host: &str) -> Command;
 }
 
-impl Site {
-    fn start() -> Site {
-        let platform = Platform::start();
-        let edge = Edge::builder().platform(&platform).start();
-        let sshd = Sshd::start();
-        let bridge = Bridge::start(BridgeKind::Serve, sshd.port);
-        let home = tempfile::Builder::new()
-            .prefix("novita-e2e-home-")
-            .tempdir()
-            .unwrap();
-        Site {
-            platform,
-            edge,
-            sshd,
-            bridge,
-            home,
-        }
-    }
-
-    /// A sandbox spec whose port 8081 is this site's bridge.
-    fn spec(&self) -> SandboxSpec {
-        SandboxSpec::new().port(8081, self.bridge.port)
-    }
-
-    /// `novita-proxy <edge options> <extra> %h`.
-    fn proxy_command(&self, extra: &[&str]) -> String {
-        std::iter::once(bin_path("novita-proxy").display().to_string())
-            .chain(self.edge.proxy_args())
-            .chain(extra.iter().map(|s| (*s).to_owned()))
-            .map(|a| shell_quote(&a))
-            .chain(std::iter::once("%h".to_owned()))
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-
-    /// The client's environment: its own home and cache, and the API key when `key`.
-    fn client_env<'a>(&self, cmd: &'a mut Command, key: Option<&str>) -> &'a mut Command {
-        cmd.env("HOME", self.home.path())
-            .env("XDG_CACHE_HOME", self.home.path().join(".cache"));
-        if let Some(key) = key {
-            cmd.env("NOVITA_API_KEY", key);
-        }
-        cmd
-    }
-
+impl Client for Site {
     /// `ssh` through the proxy with the platform's API key.
     fn ssh(&self, extra: &[&str]) -> Command {
         let mut cmd = self.sshd.ssh(&self.proxy_command(extra));
@@ -86,15 +38,6 @@ impl Site {
             .arg(host);
         self.client_env(&mut cmd, key);
         cmd
-    }
-
-    /// API requests to `path_prefix` so far.
-    fn requests_to(&self, method: &str, path_prefix: &str) -> usize {
-        self.platform
-            .requests()
-            .iter()
-            .filter(|r| r.method == method && r.path.starts_with(path_prefix))
-            .count()
     }
 }
 

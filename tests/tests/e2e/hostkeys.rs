@@ -10,42 +10,28 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use novita_ssh_e2e::platform::{Platform, SandboxSpec};
+use novita_ssh_e2e::platform::SandboxSpec;
 use novita_ssh_e2e::{
-    bin_path, run, shell_quote, Bridge, BridgeKind, Edge, Outcome, Sshd, SshdOptions,
+    bin_path, run, shell_quote, Bridge, BridgeKind, Edge, Outcome, Site, Sshd, SshdOptions,
 };
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-/// The stand-in platform behind the edge, a real sshd behind `novita-proxy serve`, the
-/// folder envd serves as the sandbox's `/`, and a client home of its own.
-struct Site {
-    platform: Platform,
-    edge: Edge,
-    sshd: Sshd,
-    bridge: Bridge,
-    home: tempfile::TempDir,
+/// The host-key side of a [`Site`]: envd's folders, ssh with `KnownHostsCommand`, and
+/// what the kit recorded.
+trait HostKeys {
+    fn envd_root(&self, content: &str) -> PathBuf;
+    fn add(&self, name: &str, bridge_port: u16, envd_root: &Path) -> String;
+    fn command_line(&self, words: &[String]) -> String;
+    fn ssh(&self, known_hosts_extra: &[&str]) -> Command;
+    fn known_hosts(&self, args: &[&str]) -> Command;
+    fn key_env<'a>(&self, cmd: &'a mut Command) -> &'a mut Command;
+    fn recorded(&self, id: &str) -> Option<String>;
+    fn known_hosts_file(&self) -> PathBuf;
+    fn envd_requests(&self, id: &str) -> usize;
 }
 
-impl Site {
-    fn start() -> Site {
-        let platform = Platform::start();
-        let edge = Edge::builder().platform(&platform).start();
-        let sshd = Sshd::start();
-        let bridge = Bridge::start(BridgeKind::Serve, sshd.port);
-        let home = tempfile::Builder::new()
-            .prefix("novita-e2e-home-")
-            .tempdir()
-            .unwrap();
-        Site {
-            platform,
-            edge,
-            sshd,
-            bridge,
-            home,
-        }
-    }
-
+impl HostKeys for Site {
     /// A folder for envd with `/etc/ssh/ssh_host_ed25519_key.pub` holding `content`.
     fn envd_root(&self, content: &str) -> PathBuf {
         let root = tempfile::Builder::new()
@@ -108,7 +94,7 @@ impl Site {
             .args(args)
             .arg("-o")
             .arg(format!("KnownHostsCommand={known_hosts_command}"));
-        self.client_env(&mut cmd);
+        self.key_env(&mut cmd);
         cmd
     }
 
@@ -119,18 +105,12 @@ impl Site {
             .arg("known-hosts")
             .args(self.edge.proxy_args())
             .args(args);
-        self.client_env(&mut cmd);
+        self.key_env(&mut cmd);
         cmd
     }
 
-    fn client_env<'a>(&self, cmd: &'a mut Command) -> &'a mut Command {
-        cmd.env("HOME", self.home.path())
-            .env("XDG_CACHE_HOME", self.cache_dir())
-            .env("NOVITA_API_KEY", self.platform.api_key())
-    }
-
-    fn cache_dir(&self) -> PathBuf {
-        self.home.path().join(".cache")
+    fn key_env<'a>(&self, cmd: &'a mut Command) -> &'a mut Command {
+        self.client_env(cmd, Some(&self.platform.api_key()))
     }
 
     /// The recorded keys of sandbox `id`.
