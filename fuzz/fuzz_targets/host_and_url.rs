@@ -9,7 +9,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use novita_proxy::client::parse_connect_to;
+use novita_proxy::cli::parse_connect_to;
 use novita_proxy::connect::http_proxy::{parse_proxy_url, redact, select};
 use novita_ssh_core::{
     parse_host, sandbox_url, url_from_template, validate, SandboxId, WsUrl, DEFAULT_DOMAIN,

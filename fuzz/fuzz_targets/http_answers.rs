@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use novita_proxy::connect::http_proxy::parse_connect_response;
-use novita_proxy::handshake::{parse_response, Answer};
+use novita_proxy::handshake::client::{parse_response, Answer};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(Some(Answer::Upgraded(head_len))) = parse_response(data, "dGhlIHNhbXBsZSBub25jZQ==") {

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use novita_proxy::serve::{parse_request, rejection_response};
+use novita_proxy::handshake::server::{parse_request, rejection_response};
 
 fuzz_target!(|data: &[u8]| {
     match parse_request(data) {

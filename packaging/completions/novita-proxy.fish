@@ -91,7 +91,7 @@ complete -c novita-proxy -n "__fish_novita_proxy_using_subcommand known-hosts" -
 complete -c novita-proxy -n "__fish_novita_proxy_using_subcommand known-hosts" -l no-proxy -d 'Connect directly, ignoring --proxy and the proxy environment variables'
 complete -c novita-proxy -n "__fish_novita_proxy_using_subcommand known-hosts" -l no-api -d 'Never call the Novita API, even with a key: HOST must be a sandbox ID, and the sandbox is neither resumed nor kept alive'
 complete -c novita-proxy -n "__fish_novita_proxy_using_subcommand known-hosts" -l no-quota-warning -d 'Do not warn when the account\'s maximum sandbox length is about to end the session'
-complete -c novita-proxy -n "__fish_novita_proxy_using_subcommand known-hosts" -s v -l verbose -d 'Log what happens to stderr (-v: connection steps; -vv: details)'
+complete -c novita-proxy -n "__fish_novita_proxy_using_subcommand known-hosts" -s v -l verbose -d 'Log what happens to stderr (-v: connection steps; -vv: details, with the TLS library\'s own)'
 complete -c novita-proxy -n "__fish_novita_proxy_using_subcommand known-hosts" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c novita-proxy -n "__fish_novita_proxy_using_subcommand help; and not __fish_seen_subcommand_from serve known-hosts help" -f -a "serve" -d 'Accept WebSocket connections and bridge each one to a TCP address (run this in the sandbox)'
 complete -c novita-proxy -n "__fish_novita_proxy_using_subcommand help; and not __fish_seen_subcommand_from serve known-hosts help" -f -a "known-hosts" -d 'Print a sandbox\'s host keys as the Novita platform reports them, as known_hosts lines (for ssh\'s KnownHostsCommand)'

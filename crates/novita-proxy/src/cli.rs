@@ -4,9 +4,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, CommandFactory as _, Parser, Subcommand};
+use novita_ssh_core::quote_for_message;
+use novita_ssh_core::validate::{self, HostPort, HostPortFault};
 use novita_ssh_docs::Generate;
 
-use crate::exit::EXIT_CODES_HELP;
+use crate::exit::{Exit, Failure};
 
 /// The version shown by `--version`: the crate version and the git commit it was built from.
 pub const VERSION: &str = concat!(
@@ -29,7 +31,7 @@ pub const VERSION: &str = concat!(
 #[command(
     name = "novita-proxy",
     version = VERSION,
-    after_help = EXIT_CODES_HELP,
+    after_help = crate::exit::help(),
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
 )]
@@ -311,6 +313,52 @@ pub fn parse_secs(value: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// Parses `--connect-to HOST:PORT` (IPv6 as `[::1]:PORT`) into the host (an IPv6 address
+/// without brackets) and the port.
+pub fn parse_connect_to(value: &str) -> Result<(String, u16), Failure> {
+    host_port_flag("--connect-to", value).map(|pair| (pair.host, pair.port))
+}
+
+/// Parses `serve --to HOST:PORT` into `host:port` (IPv6 in brackets), ready to connect to.
+pub fn parse_to(value: &str) -> Result<String, Failure> {
+    host_port_flag("--to", value).map(|pair| pair.to_string())
+}
+
+/// Checks `serve --listen ADDR:PORT`; port 0 (any free port) is fine for listening.
+pub fn check_listen(value: &str) -> Result<(), Failure> {
+    match validate::host_port(value, true) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(Failure::new(
+            Exit::Usage,
+            format!(
+                "invalid --listen {}: pass ADDR:PORT, e.g. 0.0.0.0:8081",
+                quote_for_message(value)
+            ),
+        )),
+    }
+}
+
+/// A `HOST:PORT` flag other than `--listen`, with the reason it was refused.
+fn host_port_flag(flag: &str, value: &str) -> Result<HostPort, Failure> {
+    validate::host_port(value, false).map_err(|fault| {
+        let why = match fault {
+            HostPortFault::NoPort => "there is no :PORT",
+            HostPortFault::PortNotNumber | HostPortFault::PortOutOfRange(_) => {
+                "the port must be 1-65535"
+            }
+            HostPortFault::NotIpv6 => "not an IPv6 address in brackets",
+            HostPortFault::BadHost => "the host is not a valid name or address",
+        };
+        Failure::new(
+            Exit::Usage,
+            format!(
+                "invalid {flag} {}: {why}: pass HOST:PORT, e.g. 127.0.0.1:8443",
+                quote_for_message(value)
+            ),
+        )
+    })
+}
+
 /// The clap command, for man pages and completions.
 pub fn command() -> clap::Command {
     Cli::command()
@@ -332,6 +380,55 @@ mod tests {
         for bad in ["-1", "x", "inf", "NaN", ""] {
             assert!(parse_secs(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn host_and_port_flags() {
+        assert_eq!(
+            parse_connect_to("127.0.0.1:8443").ok(),
+            Some(("127.0.0.1".into(), 8443))
+        );
+        assert_eq!(parse_connect_to("[::1]:9").ok(), Some(("::1".into(), 9)));
+        assert_eq!(
+            parse_connect_to("Edge.Test:1").ok(),
+            Some(("edge.test".into(), 1))
+        );
+        for bad in ["x", "h:0", "h:99999", "a b:1", "[zz]:1", ":1", "h;rm:1"] {
+            assert_eq!(
+                parse_connect_to(bad).map_err(|f| f.exit),
+                Err(Exit::Usage),
+                "{bad}"
+            );
+        }
+        assert_eq!(parse_to("[::1]:22").ok().as_deref(), Some("[::1]:22"));
+        assert_eq!(
+            parse_to("LocalHost:22").ok().as_deref(),
+            Some("localhost:22")
+        );
+        // Each flag names itself and says what is wrong.
+        for (result, message) in [
+            (
+                parse_connect_to("h"),
+                "invalid --connect-to 'h': there is no :PORT: pass HOST:PORT, e.g. 127.0.0.1:8443",
+            ),
+            (
+                parse_to("h:0").map(|_| (String::new(), 0)),
+                "invalid --to 'h:0': the port must be 1-65535: pass HOST:PORT, e.g. 127.0.0.1:8443",
+            ),
+            (
+                parse_to("[zz]:1").map(|_| (String::new(), 0)),
+                "invalid --to '[zz]:1': not an IPv6 address in brackets: pass HOST:PORT, e.g. 127.0.0.1:8443",
+            ),
+            (
+                check_listen("a b:1").map(|()| (String::new(), 0)),
+                "invalid --listen 'a b:1': pass ADDR:PORT, e.g. 0.0.0.0:8081",
+            ),
+        ] {
+            assert_eq!(result.map_err(|f| f.message), Err(message.to_owned()));
+        }
+        assert!(check_listen("0.0.0.0:0").is_ok());
+        assert!(check_listen("[::]:8081").is_ok());
+        assert!(check_listen("0.0.0.0").is_err());
     }
 
     #[test]

@@ -4,6 +4,9 @@
 //! names the problem and the fix. `main` prints it as `novita-proxy: <problem>: <fix>`.
 
 use std::fmt;
+use std::io;
+
+use novita_ssh_docs::{exit_codes_help, ExitCode};
 
 /// The process exit codes, listed in `--help` and the README. Scripts and other tools
 /// depend on these numbers: never renumber them.
@@ -56,37 +59,100 @@ pub enum Exit {
 
 impl Exit {
     /// The numeric exit code.
-    pub fn code(self) -> u8 {
+    pub const fn code(self) -> u8 {
         self as u8
     }
 }
 
+/// What each exit code means, in order: the one table that ends `--help` (see
+/// [`help`]) and that the man page's EXIT STATUS lists.
+pub const EXIT_CODES: &[ExitCode<'static>] = &[
+    ExitCode::new(
+        Exit::Ok.code(),
+        "the tunnel ended normally (end of input, the sandbox closed, or ssh hung up)",
+    ),
+    ExitCode::new(Exit::Internal.code(), "internal error"),
+    ExitCode::new(
+        Exit::Usage.code(),
+        "usage error or invalid input (HOST, --url, --header, --domain, files)",
+    ),
+    ExitCode::new(Exit::Dns.code(), "DNS resolution failed"),
+    ExitCode::new(
+        Exit::Connect.code(),
+        "TCP connection refused, timed out or unreachable",
+    ),
+    ExitCode::new(
+        Exit::Tls.code(),
+        "TLS failure (e.g. untrusted certificate: pass --cacert or set SSL_CERT_FILE)",
+    ),
+    ExitCode::new(
+        Exit::Http.code(),
+        "HTTP status instead of the WebSocket upgrade (404/502/503: sandbox not found, not \
+         running, or nothing listening on that port)",
+    ),
+    ExitCode::new(
+        Exit::Auth.code(),
+        "401/403 from the edge: private sandbox, pass --traffic-token",
+    ),
+    ExitCode::new(
+        Exit::Proxy.code(),
+        "HTTP proxy failure (unreachable, 407 credentials, 403, 5xx)",
+    ),
+    ExitCode::new(
+        Exit::Lost.code(),
+        "connection lost after the tunnel opened (no pong within --ping-timeout, reset)",
+    ),
+    ExitCode::new(
+        Exit::NoSuchName.code(),
+        "no running or paused sandbox has that name (create one: novita-sshconfig create NAME)",
+    ),
+    ExitCode::new(
+        Exit::SeveralNamed.code(),
+        "several sandboxes have that name: connect by ID",
+    ),
+    ExitCode::new(
+        Exit::Gone.code(),
+        "the Novita API does not know the sandbox (404): it was killed or timed out",
+    ),
+    ExitCode::new(
+        Exit::ApiKey.code(),
+        "API key missing (a name needs it: novita-sshconfig login) or refused (401/403)",
+    ),
+    ExitCode::new(
+        Exit::Api.code(),
+        "the Novita API did not answer, or answered with an error",
+    ),
+    ExitCode::new(
+        Exit::KeyFile.code(),
+        "the API key file is readable by others (chmod 600 it) or cannot be read",
+    ),
+    ExitCode::new(
+        Exit::BridgeError.code(),
+        "the sandbox's bridge closed the connection with an error code",
+    ),
+    ExitCode::new(
+        Exit::EnvdAuth.code(),
+        "known-hosts: envd refused the access token the API gave (401/403)",
+    ),
+    ExitCode::new(
+        Exit::Envd.code(),
+        "known-hosts: envd did not answer, or answered with an error",
+    ),
+    ExitCode::new(
+        Exit::BadHostKey.code(),
+        "known-hosts: envd's answer is not a public host key (nothing is trusted)",
+    ),
+    ExitCode::new(
+        Exit::HostKeyMismatch.code(),
+        "known-hosts: the sandbox offered a host key the platform does not report for it, or \
+         its keys differ from those recorded for its ID (possible interception)",
+    ),
+];
+
 /// The exit code table printed at the end of `--help`.
-pub const EXIT_CODES_HELP: &str = "\
-Exit codes:
-  0  the tunnel ended normally (end of input, the sandbox closed, or ssh hung up)
-  1  internal error
-  2  usage error or invalid input (HOST, --url, --header, --domain, files)
-  3  DNS resolution failed
-  4  TCP connection refused, timed out or unreachable
-  5  TLS failure (e.g. untrusted certificate: pass --cacert or set SSL_CERT_FILE)
-  6  HTTP status instead of the WebSocket upgrade (404/502/503: sandbox not found,
-     not running, or nothing listening on that port)
-  7  401/403 from the edge: private sandbox, pass --traffic-token
-  8  HTTP proxy failure (unreachable, 407 credentials, 403, 5xx)
-  9  connection lost after the tunnel opened (no pong within --ping-timeout, reset)
- 10  no running or paused sandbox has that name (create one: novita-sshconfig create NAME)
- 11  several sandboxes have that name: connect by ID
- 12  the Novita API does not know the sandbox (404): it was killed or timed out
- 13  API key missing (a name needs it: novita-sshconfig login) or refused (401/403)
- 14  the Novita API did not answer, or answered with an error
- 15  the API key file is readable by others (chmod 600 it) or cannot be read
- 16  the sandbox's bridge closed the connection with an error code
- 17  known-hosts: envd refused the access token the API gave (401/403)
- 18  known-hosts: envd did not answer, or answered with an error
- 19  known-hosts: envd's answer is not a public host key (nothing is trusted)
- 20  known-hosts: the sandbox offered a host key the platform does not report for
-     it, or its keys differ from those recorded for its ID (possible interception)";
+pub fn help() -> String {
+    exit_codes_help(EXIT_CODES)
+}
 
 /// A failure with its exit code and a one-line message `"<problem>: <fix>"`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,6 +219,25 @@ pub fn one_line(text: &str) -> String {
     out.trim().to_owned()
 }
 
+/// A short reason for a failed connect ("connection refused", "timed out", ...).
+pub fn io_reason(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
+        io::ErrorKind::TimedOut => "timed out".to_owned(),
+        io::ErrorKind::HostUnreachable => "host unreachable".to_owned(),
+        io::ErrorKind::NetworkUnreachable => "network unreachable".to_owned(),
+        _ => strip_os_error(&e.to_string()),
+    }
+}
+
+/// Removes the " (os error N)" tail of an I/O error message.
+pub fn strip_os_error(text: &str) -> String {
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_owned(),
+        None => text.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,11 +269,10 @@ mod tests {
         ];
         for (exit, code) in all {
             assert_eq!(exit.code(), code);
-            assert!(
-                EXIT_CODES_HELP.contains(&format!("{code:>3}  ")),
-                "{code} not in help"
-            );
         }
+        let listed: Vec<u8> = EXIT_CODES.iter().map(|e| e.code).collect();
+        let codes: Vec<u8> = all.iter().map(|(_, code)| *code).collect();
+        assert_eq!(listed, codes, "every code in the table, in order");
     }
 
     #[test]
@@ -202,6 +286,22 @@ mod tests {
         assert!(!Failure::new(Exit::Tls, "x").is_retryable());
         assert!(!Failure::new(Exit::Lost, "x").is_retryable());
         assert!(!Failure::new(Exit::Proxy, "x").is_retryable());
+    }
+
+    #[test]
+    fn io_errors_lose_their_os_error_tail() {
+        assert_eq!(
+            strip_os_error("Connection refused (os error 111)"),
+            "Connection refused"
+        );
+        assert_eq!(
+            io_reason(&io::ErrorKind::ConnectionRefused.into()),
+            "connection refused"
+        );
+        assert_eq!(
+            io_reason(&io::Error::other("no route (os error 113)")),
+            "no route"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use novita_ssh_docs::{Entry, Example, Page, Program};
 
 use crate::cli::command;
-use crate::exit::EXIT_CODES_HELP;
+use crate::exit::EXIT_CODES;
 
 /// The program, for `--generate` and the committed man page and completions.
 pub const PROGRAM: Program = Program {
@@ -163,7 +163,7 @@ const PAGE: Page<'static> = Page {
                    system's trust store, as in OpenSSL.",
         },
     ],
-    exit_codes: EXIT_CODES_HELP,
+    exit_codes: EXIT_CODES,
     see_also: &[
         "novita-sshconfig(1)",
         "ssh(1)",
@@ -175,8 +175,6 @@ const PAGE: Page<'static> = Page {
 
 #[cfg(test)]
 mod tests {
-    use novita_ssh_docs::exit_codes;
-
     use super::*;
 
     /// The committed man page and completions are what the code renders. Run
@@ -188,11 +186,7 @@ mod tests {
 
     #[test]
     fn exit_status_lists_every_code_of_the_help_in_order() {
-        let codes: Vec<u8> = exit_codes(EXIT_CODES_HELP)
-            .expect("parses")
-            .iter()
-            .map(|c| c.code)
-            .collect();
+        let codes: Vec<u8> = EXIT_CODES.iter().map(|c| c.code).collect();
         assert_eq!(codes, (0..=20).collect::<Vec<u8>>());
         let page = PROGRAM.man_page().expect("renders");
         assert!(

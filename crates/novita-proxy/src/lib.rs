@@ -1,8 +1,8 @@
 //! `novita-proxy`: an SSH ProxyCommand that tunnels over WebSocket to a Novita sandbox,
 //! and (`novita-proxy serve`) the bridge that runs inside the sandbox.
 //!
-//! Where a tunnel byte flows: [`tunnel`]. How the connection is opened: [`connect`] and
-//! [`handshake`]. What each failure means: [`exit`]. The binary is [`main`]; the modules
+//! Where a tunnel goes: [`target`]. Where a tunnel byte flows: [`tunnel`]. How the
+//! connection is opened: [`connect`] and [`handshake`]. What each failure means: [`exit`]. The binary is [`main`]; the modules
 //! are public so that fuzz targets and benchmarks can reach the parsers.
 
 pub mod api;
@@ -16,9 +16,12 @@ pub mod hostkeys;
 pub mod keepalive;
 pub mod log;
 pub mod names;
+pub mod plan;
 pub mod platform;
 pub mod serve;
+pub mod signal;
 pub mod stdio;
+pub mod target;
 pub mod tunnel;
 pub mod ws;
 
@@ -28,7 +31,8 @@ use std::path::Path;
 use clap::Parser as _;
 
 use crate::cli::{Cli, Command};
-use crate::exit::{Exit, Failure};
+use crate::exit::{strip_os_error, Exit, Failure};
+use crate::signal::Stop;
 
 /// Runs the program with the process arguments and exits with its exit code.
 pub fn main() -> ! {
@@ -76,7 +80,7 @@ fn open_log(path: Option<&Path>) -> Result<Option<std::fs::File>, Failure> {
                     format!(
                         "cannot open the log file {}: {}: pass a writable --log-file path",
                         p.display(),
-                        connect::tcp::strip_os_error(&e.to_string())
+                        strip_os_error(&e.to_string())
                     ),
                 )
             })
@@ -105,7 +109,7 @@ fn client_main(args: &cli::ClientArgs) -> Result<(), Failure> {
     let result = rt.block_on(async {
         tokio::select! {
             result = client::run(plan, args) => result,
-            () = hang_up() => {
+            () = signal::first_of(&[Stop::HangUp, Stop::Terminate, Stop::Interrupt]) => {
                 info!("signal received: exiting");
                 Ok(())
             }
@@ -133,39 +137,4 @@ fn serve_main(args: &cli::ServeArgs) -> Result<(), Failure> {
     let result = rt.block_on(serve::run(args));
     rt.shutdown_background();
     result
-}
-
-/// Resolves on SIGHUP (ssh sends it when done), SIGTERM or SIGINT.
-async fn hang_up() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let kinds = [
-            SignalKind::hangup(),
-            SignalKind::terminate(),
-            SignalKind::interrupt(),
-        ];
-        let mut streams = Vec::new();
-        for kind in kinds {
-            if let Ok(s) = signal(kind) {
-                streams.push(s);
-            }
-        }
-        if streams.is_empty() {
-            return std::future::pending().await;
-        }
-        std::future::poll_fn(|cx| {
-            for s in &mut streams {
-                if s.poll_recv(cx).is_ready() {
-                    return std::task::Poll::Ready(());
-                }
-            }
-            std::task::Poll::Pending
-        })
-        .await;
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

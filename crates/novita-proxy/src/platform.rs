@@ -12,10 +12,11 @@ use novita_ssh_core::{api_url, api_url_for_domain, name_key, Destination, Sandbo
 
 use crate::api::{Api, ApiError, ApiSettings, Connected, State};
 use crate::cli::ClientArgs;
-use crate::client::{log_target, open_with_retry, Plan};
-use crate::connect::{self, http_proxy, Target, Transport};
+use crate::connect::{self, http_proxy, open_with_retry, Transport};
 use crate::exit::{Exit, Failure};
 use crate::keepalive::{self, Schedule};
+use crate::plan::Plan;
+use crate::target::{log_target, Target};
 
 /// An open WebSocket, ready for the tunnel.
 pub struct Opened {

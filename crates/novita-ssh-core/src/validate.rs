@@ -335,26 +335,85 @@ pub(crate) fn authority_port(
     }
 }
 
+/// A `HOST:PORT` pair: a DNS name in canonical form (lower case, no trailing dot), an IPv4
+/// address or an IPv6 address (written `[::1]:PORT`, held without the brackets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPort {
+    /// The host; an IPv6 address without its brackets.
+    pub host: String,
+    /// The port (0 only where [`host_port`] was asked to allow it).
+    pub port: u16,
+}
+
+impl std::fmt::Display for HostPort {
+    /// `host:port`, with an IPv6 address in brackets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Why [`host_port`] refused a value; each flag words it in its own message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostPortFault {
+    /// There is no `:PORT`.
+    NoPort,
+    /// The port is not a number.
+    PortNotNumber,
+    /// The port is a number outside 1-65535 (0-65535 where port 0 is allowed).
+    PortOutOfRange(u32),
+    /// Brackets that do not hold an IPv6 address.
+    NotIpv6,
+    /// The host is neither an IP address nor a valid DNS name.
+    BadHost,
+}
+
+/// Parses `HOST:PORT`: a DNS name, an IPv4 address or an `[IPv6]` literal, then a port
+/// 1-65535 (or 0 with `port_zero`: "any free port" for a listening address). The one
+/// parser behind `--connect-to`, `--to` and `--listen`; each flag words the fault itself.
+pub fn host_port(value: &str, port_zero: bool) -> Result<HostPort, HostPortFault> {
+    let (host_part, port_part) = value.rsplit_once(':').ok_or(HostPortFault::NoPort)?;
+    let port_number: u32 = port_part
+        .parse()
+        .map_err(|_| HostPortFault::PortNotNumber)?;
+    let port = u16::try_from(port_number)
+        .ok()
+        .filter(|p| *p != 0 || port_zero)
+        .ok_or(HostPortFault::PortOutOfRange(port_number))?;
+    let host = match classify_host(host_part) {
+        Ok(HostKind::Ipv6(inner)) => inner
+            .parse::<std::net::Ipv6Addr>()
+            .map_or_else(|_| inner.to_owned(), |a| a.to_string()),
+        Ok(HostKind::Ipv4(v4)) => v4.to_owned(),
+        Ok(HostKind::Name(name)) => name,
+        Err(HostFault::NotIpv6) => return Err(HostPortFault::NotIpv6),
+        Err(HostFault::NotName(_)) => return Err(HostPortFault::BadHost),
+    };
+    Ok(HostPort { host, port })
+}
+
 /// Validates a `HOST:PORT` pair for `--connect-to` (a DNS name, an IPv4 address or an
 /// `[IPv6]` literal, and a port 1-65535), returning it in canonical form.
 pub fn connect_to(value: &str) -> Result<String, ValidationError> {
     const WHAT: &str = "connect-to address";
     const HINT: &str = "pass HOST:PORT, e.g. 127.0.0.1:8443 or [::1]:8443";
     non_empty(WHAT, value, HINT)?;
-    let Some((host_part, port_part)) = value.rsplit_once(':') else {
-        return Err(ValidationError::invalid(
-            WHAT,
-            value,
-            "there is no ':PORT'",
-            HINT,
-        ));
-    };
-    let port_number: u32 = port_part
-        .parse()
-        .map_err(|_| ValidationError::invalid(WHAT, value, "the port is not a number", HINT))?;
-    let port_number = port(port_number)?;
-    let host_part = host(WHAT, value, host_part, HINT)?;
-    Ok(format!("{host_part}:{port_number}"))
+    let invalid = |reason: &str| ValidationError::invalid(WHAT, value, reason, HINT);
+    match host_port(value, false) {
+        Ok(pair) => Ok(pair.to_string()),
+        Err(HostPortFault::NoPort) => Err(invalid("there is no ':PORT'")),
+        Err(HostPortFault::PortNotNumber) => Err(invalid("the port is not a number")),
+        Err(HostPortFault::PortOutOfRange(n)) => {
+            port(n).and_then(|_| Err(invalid("the port must be 1-65535")))
+        }
+        Err(HostPortFault::NotIpv6) => Err(invalid("invalid IPv6 address")),
+        Err(HostPortFault::BadHost) => {
+            Err(invalid("the host is not a valid DNS name or IP address"))
+        }
+    }
 }
 
 /// A URL or address host, classified by [`classify_host`].
@@ -528,6 +587,7 @@ mod tests {
         assert_eq!(connect_to("LocalHost:443").as_deref(), Ok("localhost:443"));
         assert_eq!(connect_to("[::1]:8443").as_deref(), Ok("[::1]:8443"));
         assert_eq!(connect_to("127.0.0.1:1").as_deref(), Ok("127.0.0.1:1"));
+        assert_eq!(connect_to("[0::1]:08").as_deref(), Ok("[::1]:8"));
         for bad in [
             "",
             "host",
@@ -540,6 +600,33 @@ mod tests {
             "h;x:1",
         ] {
             assert!(connect_to(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn host_port_pairs() {
+        let pair = |host: &str, port| HostPort {
+            host: host.to_owned(),
+            port,
+        };
+        assert_eq!(host_port("Edge.Test.:1", false), Ok(pair("edge.test", 1)));
+        assert_eq!(host_port("[::1]:9", false), Ok(pair("::1", 9)));
+        assert_eq!(pair("::1", 9).to_string(), "[::1]:9");
+        assert_eq!(host_port("0.0.0.0:0", true), Ok(pair("0.0.0.0", 0)));
+        for (bad, fault) in [
+            ("x", HostPortFault::NoPort),
+            ("", HostPortFault::NoPort),
+            ("h:", HostPortFault::PortNotNumber),
+            ("h:x", HostPortFault::PortNotNumber),
+            ("h:0", HostPortFault::PortOutOfRange(0)),
+            ("h:99999", HostPortFault::PortOutOfRange(99_999)),
+            ("[zz]:1", HostPortFault::NotIpv6),
+            (":1", HostPortFault::BadHost),
+            ("a b:1", HostPortFault::BadHost),
+            ("h;rm:1", HostPortFault::BadHost),
+            ("[::1:1", HostPortFault::BadHost),
+        ] {
+            assert_eq!(host_port(bad, false), Err(fault), "{bad:?}");
         }
     }
 }

@@ -4,9 +4,9 @@
 //!
 //! [`Page`] lays out one page per program: clap_mangen renders every option, subcommands get
 //! a section each under COMMANDS, and the sections clap cannot express come from the
-//! program: EXAMPLES, FILES, ENVIRONMENT, EXIT STATUS (parsed from the table its `--help`
-//! prints, see [`exit_codes`]) and SEE ALSO. [`completion`] writes a shell's completion
-//! script. [`Program`] ties one program's clap definition and page together: what its
+//! program: EXAMPLES, FILES, ENVIRONMENT, EXIT STATUS (the same table of [`ExitCode`]s
+//! that ends its `--help`, see [`exit_codes_help`]) and SEE ALSO. [`completion`] writes a
+//! shell's completion script. [`Program`] ties one program's clap definition and page together: what its
 //! hidden `--generate` flag prints and the committed files; [`sync_file`] keeps those
 //! current.
 
@@ -16,7 +16,7 @@ mod program;
 mod sync;
 
 pub use clap_complete::Shell;
-pub use exit_status::{exit_codes, ExitCode};
+pub use exit_status::{check_exit_codes, exit_codes_help, ExitCode, EXIT_CODES_HEADING};
 pub use page::{Entry, Example, Page};
 pub use program::{Generate, Program};
 pub use sync::{sync_file, Sync, REGENERATE_VAR};

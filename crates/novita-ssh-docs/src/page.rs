@@ -5,7 +5,7 @@ use clap::Command;
 use clap_mangen::roff::{bold, italic, roman, Inline, Roff};
 use clap_mangen::Man;
 
-use crate::exit_status::exit_codes;
+use crate::exit_status::{check_exit_codes, ExitCode};
 use crate::{PACKAGE, RELEASE_DATE};
 
 /// A term and its explanation: a file or an environment variable.
@@ -35,8 +35,9 @@ pub struct Page<'a> {
     pub files: &'a [Entry<'a>],
     /// ENVIRONMENT: variables, shown in bold.
     pub environment: &'a [Entry<'a>],
-    /// The exit code table exactly as `--help` prints it (see [`crate::exit_codes`]).
-    pub exit_codes: &'a str,
+    /// EXIT STATUS: the program's exit code table, the one its `--help` ends with (see
+    /// [`crate::exit_codes_help`]).
+    pub exit_codes: &'a [ExitCode<'a>],
     /// SEE ALSO, as `name(section)`.
     pub see_also: &'a [&'a str],
 }
@@ -45,7 +46,7 @@ impl Page<'_> {
     /// Renders the man page of `cmd` (roff, section 1).
     ///
     /// # Errors
-    /// When the exit code table or a SEE ALSO reference cannot be parsed.
+    /// When the exit code table is malformed or a SEE ALSO reference cannot be parsed.
     pub fn render(&self, cmd: Command) -> Result<String, String> {
         let mut cmd = cmd.disable_help_subcommand(true);
         cmd.build();
@@ -99,10 +100,11 @@ impl Page<'_> {
         entries(&mut roff, "ENVIRONMENT", self.environment, bold);
 
         roff.control("SH", ["EXIT STATUS"]);
-        for code in exit_codes(self.exit_codes)? {
+        check_exit_codes(self.exit_codes)?;
+        for entry in self.exit_codes {
             roff.control("TP", []);
-            roff.text([bold(code.code.to_string())]);
-            roff.text([roman(code.meaning)]);
+            roff.text([bold(entry.code.to_string())]);
+            roff.text([roman(entry.meaning)]);
         }
 
         if !self.see_also.is_empty() {
@@ -418,7 +420,16 @@ mod tests {
                 term: "DEMO_X",
                 text: "Sets x.",
             }],
-            exit_codes: "Exit codes:\n  0  fine\n  2  bad input",
+            exit_codes: &[
+                ExitCode {
+                    code: 0,
+                    meaning: "fine",
+                },
+                ExitCode {
+                    code: 2,
+                    meaning: "bad input",
+                },
+            ],
             see_also: &["ssh(1)", "ssh_config(5)"],
         }
     }

@@ -9,6 +9,9 @@ use similar::TextDiff;
 
 use crate::atomic_write::{self, WriteError, WriteOptions};
 
+/// The mode of the kit's own files, and of an ssh config the kit creates.
+pub const PRIVATE: u32 = 0o600;
+
 /// What happens to one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {

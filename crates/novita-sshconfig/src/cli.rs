@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use novita_ssh_docs::Generate;
 
-use crate::exit::EXIT_CODES_HELP;
 use crate::template::{Bridge, Lang};
 
 /// The version line: the package version and the git commit it was built from.
@@ -49,7 +48,7 @@ Examples:
 #[command(
     name = "novita-sshconfig",
     version = VERSION,
-    after_help = format!("{AFTER_HELP}\n{EXIT_CODES_HELP}"),
+    after_help = format!("{AFTER_HELP}\n{}", crate::exit::help()),
     max_term_width = 100
 )]
 pub struct Cli {
@@ -504,7 +503,7 @@ mod tests {
     #[test]
     fn help_lists_exit_codes() {
         let help = command().render_long_help().to_string();
-        assert!(help.contains("Exit status:"));
+        assert!(help.contains("Exit codes:"));
         assert!(help.contains("4  the ssh config is read-only"));
     }
 }

@@ -2,15 +2,20 @@
 
 use std::fmt;
 
-/// The process exit codes of `novita-sshconfig`, listed in `--help` and the README.
+use novita_ssh_docs::{exit_codes_help, ExitCode};
+
+/// The process exit codes of `novita-sshconfig`, listed in `--help` and the README. Scripts
+/// depend on these numbers: never renumber them. 10 to 15 mean what they mean for
+/// novita-proxy and have the same names there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Code {
+pub enum Exit {
     /// Success, including "nothing to change".
     Ok = 0,
     /// An unexpected error (I/O, a failed command): the message says which.
     Internal = 1,
-    /// Invalid input: a bad flag or value, an unknown alias, an unusable key file.
-    InvalidInput = 2,
+    /// Usage error or invalid input: a bad flag or value, an unknown alias, an unusable key
+    /// file.
+    Usage = 2,
     /// The ssh config's novita-ssh markers are broken (duplicated, reversed or half
     /// deleted): nothing was changed.
     BrokenMarkers = 3,
@@ -39,31 +44,76 @@ pub enum Code {
     KeyFile = 15,
 }
 
-impl Code {
+impl Exit {
     /// The numeric exit code.
-    pub fn value(self) -> u8 {
+    pub const fn code(self) -> u8 {
         self as u8
     }
 }
 
-/// The table printed after `--help` and in the README.
-pub const EXIT_CODES_HELP: &str = "\
-Exit status:
-  0  success (also when there was nothing to change)
-  1  unexpected error (I/O, a failed command)
-  2  invalid input: a bad flag or value, an unknown alias, an unusable key
-  3  refused: the novita-ssh markers in the ssh config are broken; nothing was changed
-  4  the ssh config is read-only: the lines to change by hand were printed
-  5  doctor found a problem
-  6  refused to overwrite an existing file (key pair, template, API key) or to reuse a
-     sandbox name that a running or paused sandbox has
-  7  cancelled at the confirmation prompt
-  10  no running or paused sandbox has that name (create one: novita-sshconfig create NAME)
-  11  several sandboxes have that name: use an ID
-  12  the Novita API does not know the sandbox (404): it was killed or timed out
-  13  API key missing (novita-sshconfig login) or refused (401/403)
-  14  the Novita API did not answer, or answered with an error
-  15  the API key file is readable by others (chmod 600 it) or cannot be read";
+/// What each exit code means, in order: the one table that ends `--help` (see [`help`])
+/// and that the man page's EXIT STATUS lists.
+pub const EXIT_CODES: &[ExitCode<'static>] = &[
+    ExitCode::new(
+        Exit::Ok.code(),
+        "success (also when there was nothing to change)",
+    ),
+    ExitCode::new(
+        Exit::Internal.code(),
+        "unexpected error (I/O, a failed command)",
+    ),
+    ExitCode::new(
+        Exit::Usage.code(),
+        "invalid input: a bad flag or value, an unknown alias, an unusable key",
+    ),
+    ExitCode::new(
+        Exit::BrokenMarkers.code(),
+        "refused: the novita-ssh markers in the ssh config are broken; nothing was changed",
+    ),
+    ExitCode::new(
+        Exit::ReadOnly.code(),
+        "the ssh config is read-only: the lines to change by hand were printed",
+    ),
+    ExitCode::new(Exit::DoctorFailed.code(), "doctor found a problem"),
+    ExitCode::new(
+        Exit::Exists.code(),
+        "refused to overwrite an existing file (key pair, template, API key) or to reuse a \
+         sandbox name that a running or paused sandbox has",
+    ),
+    ExitCode::new(
+        Exit::Cancelled.code(),
+        "cancelled at the confirmation prompt",
+    ),
+    ExitCode::new(
+        Exit::NoSuchName.code(),
+        "no running or paused sandbox has that name (create one: novita-sshconfig create NAME)",
+    ),
+    ExitCode::new(
+        Exit::SeveralNamed.code(),
+        "several sandboxes have that name: use an ID",
+    ),
+    ExitCode::new(
+        Exit::Gone.code(),
+        "the Novita API does not know the sandbox (404): it was killed or timed out",
+    ),
+    ExitCode::new(
+        Exit::ApiKey.code(),
+        "API key missing (novita-sshconfig login) or refused (401/403)",
+    ),
+    ExitCode::new(
+        Exit::Api.code(),
+        "the Novita API did not answer, or answered with an error",
+    ),
+    ExitCode::new(
+        Exit::KeyFile.code(),
+        "the API key file is readable by others (chmod 600 it) or cannot be read",
+    ),
+];
+
+/// The exit code table printed at the end of `--help`.
+pub fn help() -> String {
+    exit_codes_help(EXIT_CODES)
+}
 
 /// An error that ends the command with a specific exit code.
 ///
@@ -71,7 +121,7 @@ Exit status:
 #[derive(Debug)]
 pub struct Failure {
     /// The exit code.
-    pub code: Code,
+    pub exit: Exit,
     /// The one-line message.
     pub message: String,
 }
@@ -84,29 +134,29 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
-/// Builds an [`anyhow::Error`] that exits with `code`.
-pub fn failure(code: Code, message: impl Into<String>) -> anyhow::Error {
+/// Builds an [`anyhow::Error`] that exits with `exit`.
+pub fn failure(exit: Exit, message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(Failure {
-        code,
+        exit,
         message: message.into(),
     })
 }
 
-/// The exit code for an error: the first [`Failure`] in its chain, 2 for a validation
-/// error, 1 otherwise.
-pub fn code_of(err: &anyhow::Error) -> Code {
+/// The exit code for an error: the first [`Failure`] in its chain, 2 ([`Exit::Usage`])
+/// for a validation error, 1 otherwise.
+pub fn exit_of(err: &anyhow::Error) -> Exit {
     for cause in err.chain() {
         if let Some(f) = cause.downcast_ref::<Failure>() {
-            return f.code;
+            return f.exit;
         }
         if cause
             .downcast_ref::<novita_ssh_core::ValidationError>()
             .is_some()
         {
-            return Code::InvalidInput;
+            return Exit::Usage;
         }
     }
-    Code::Internal
+    Exit::Internal
 }
 
 #[cfg(test)]
@@ -115,14 +165,40 @@ mod tests {
     use anyhow::Context;
 
     #[test]
+    fn codes_are_stable_and_all_in_the_table() {
+        let all = [
+            (Exit::Ok, 0),
+            (Exit::Internal, 1),
+            (Exit::Usage, 2),
+            (Exit::BrokenMarkers, 3),
+            (Exit::ReadOnly, 4),
+            (Exit::DoctorFailed, 5),
+            (Exit::Exists, 6),
+            (Exit::Cancelled, 7),
+            (Exit::NoSuchName, 10),
+            (Exit::SeveralNamed, 11),
+            (Exit::Gone, 12),
+            (Exit::ApiKey, 13),
+            (Exit::Api, 14),
+            (Exit::KeyFile, 15),
+        ];
+        for (exit, code) in all {
+            assert_eq!(exit.code(), code);
+        }
+        let listed: Vec<u8> = EXIT_CODES.iter().map(|e| e.code).collect();
+        let codes: Vec<u8> = all.iter().map(|(_, code)| *code).collect();
+        assert_eq!(listed, codes, "every code in the table, in order");
+    }
+
+    #[test]
     fn codes_survive_context() {
-        let err = Err::<(), _>(failure(Code::ReadOnly, "ro"))
+        let err = Err::<(), _>(failure(Exit::ReadOnly, "ro"))
             .context("writing")
             .expect_err("error");
-        assert_eq!(code_of(&err), Code::ReadOnly);
+        assert_eq!(exit_of(&err), Exit::ReadOnly);
         let err = anyhow::Error::new(novita_ssh_core::validate::alias("a b").expect_err("bad"))
             .context("add");
-        assert_eq!(code_of(&err), Code::InvalidInput);
-        assert_eq!(code_of(&anyhow::anyhow!("x")), Code::Internal);
+        assert_eq!(exit_of(&err), Exit::Usage);
+        assert_eq!(exit_of(&anyhow::anyhow!("x")), Exit::Internal);
     }
 }

@@ -7,11 +7,10 @@
 //! Keys are looked up by sandbox ID: for a `Host alias.novita` block, ssh looks up its
 //! `HostName`, the ID, so a reused alias never meets the keys of the sandbox it named before.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use crate::doctor::{parse_openssh_version, Check};
-use crate::kit_config::KitConfig;
 use crate::paths::{KitPaths, QuoteError};
 use crate::settings::ProxyOptions;
 
@@ -129,9 +128,11 @@ fn openssh_version() -> Option<(u32, u32)> {
 /// `turn_off_command`: a block above `Host *.novita` that trusts on first use while the
 /// wildcard asks the platform must turn the wildcard's KnownHostsCommand off (only then:
 /// OpenSSH before 8.5 refuses the keyword).
+/// `proxy_path` and `proxy_args` are the ProxyCommand's program and options, which
+/// `novita-proxy known-hosts` takes too.
 pub fn lines(
-    kit: &KitConfig<'_>,
-    opts: &ProxyOptions,
+    proxy_path: &Path,
+    proxy_args: &[String],
     decision: &Decision,
     turn_off_command: bool,
 ) -> Result<String, QuoteError> {
@@ -143,11 +144,11 @@ pub fn lines(
         Mode::Platform => {
             let mut words = vec![command_word(
                 "novita-proxy path",
-                &kit.proxy_path.to_string_lossy(),
+                &proxy_path.to_string_lossy(),
                 false,
             )?];
             words.push("known-hosts".to_owned());
-            for (what, value) in kit.proxy_args(opts).iter().map(|v| ("option", v)) {
+            for (what, value) in proxy_args.iter().map(|v| ("option", v)) {
                 words.push(command_word(what, value, true)?);
             }
             words.extend(["--invocation", "%I", "--offered", "%K", "%H"].map(str::to_owned));

@@ -11,7 +11,7 @@ use ssh_key::rand_core::OsRng;
 use ssh_key::{Algorithm, LineEnding, PrivateKey, PublicKey};
 
 use crate::atomic_write::{create_new, create_private_dir};
-use crate::exit::{failure, Code};
+use crate::exit::{failure, Exit};
 use crate::sys;
 
 /// The `.pub` path of a private key path.
@@ -119,7 +119,7 @@ fn tighten_dir(dir: &Path) {
 
 fn exists_failure(private: &Path) -> anyhow::Error {
     failure(
-        Code::Exists,
+        Exit::Exists,
         format!(
             "a key already exists at {}: it is never overwritten; use it as it is, or pass \
              --force to move the old pair aside with a timestamp",
@@ -201,7 +201,7 @@ pub struct KeyInfo {
 pub fn inspect_pair(private: &Path) -> anyhow::Result<KeyInfo> {
     let bytes = fs::read(private).map_err(|e| {
         failure(
-            Code::InvalidInput,
+            Exit::Usage,
             format!(
                 "cannot read the key {}: {e}; pass the private key's path (not the .pub)",
                 private.display()
@@ -210,7 +210,7 @@ pub fn inspect_pair(private: &Path) -> anyhow::Result<KeyInfo> {
     })?;
     let key = PrivateKey::from_openssh(&bytes).map_err(|e| {
         failure(
-            Code::InvalidInput,
+            Exit::Usage,
             format!(
                 "{} is not an OpenSSH private key ({e}); convert it with \
                  `ssh-keygen -p -f {}` or pass another key",
@@ -225,7 +225,7 @@ pub fn inspect_pair(private: &Path) -> anyhow::Result<KeyInfo> {
             let line = text.lines().next().unwrap_or_default();
             let parsed = PublicKey::from_openssh(line.trim()).map_err(|e| {
                 failure(
-                    Code::InvalidInput,
+                    Exit::Usage,
                     format!(
                         "{} is not an OpenSSH public key ({e}); recreate it with \
                          `ssh-keygen -y -f {} > {}`",
@@ -237,7 +237,7 @@ pub fn inspect_pair(private: &Path) -> anyhow::Result<KeyInfo> {
             })?;
             if parsed.key_data() != key.public_key().key_data() {
                 return Err(failure(
-                    Code::InvalidInput,
+                    Exit::Usage,
                     format!(
                         "{} does not belong to {}; recreate it with `ssh-keygen -y -f {} > {}`",
                         public.display(),
@@ -268,7 +268,7 @@ pub fn canonical_public_line(line: &str) -> anyhow::Result<String> {
     let line = line.trim();
     let bad = |why: String| {
         failure(
-            Code::InvalidInput,
+            Exit::Usage,
             format!("invalid public key line: {why}; pass the contents of a .pub file"),
         )
     };
@@ -302,7 +302,7 @@ mod tests {
         let before = fs::read(&key_path).expect("read");
         let again = generate("x", None).expect("generate");
         let err = write_pair(&key_path, &again).expect_err("exists");
-        assert_eq!(crate::exit::code_of(&err), Code::Exists);
+        assert_eq!(crate::exit::exit_of(&err), Exit::Exists);
         assert_eq!(fs::read(&key_path).expect("read"), before);
         let info = inspect_pair(&key_path).expect("inspect");
         assert_eq!(info.public_line, key.public_line);

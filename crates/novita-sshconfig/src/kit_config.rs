@@ -167,7 +167,12 @@ impl KitConfig<'_> {
                 let own = host_keys(&opts);
                 if own.mode == crate::host_keys::Mode::Platform || own.mode != wildcard.mode {
                     let off = wildcard.mode == crate::host_keys::Mode::Platform;
-                    out.push_str(&crate::host_keys::lines(self, &opts, &own, off)?);
+                    out.push_str(&crate::host_keys::lines(
+                        self.proxy_path,
+                        &self.proxy_args(&opts),
+                        &own,
+                        off,
+                    )?);
                 }
             }
         }
@@ -185,7 +190,12 @@ impl KitConfig<'_> {
              \x20 ConnectTimeout {CONNECT_TIMEOUT}\n",
             self.proxy_command(&s.defaults)?,
             s.user,
-            crate::host_keys::lines(self, &s.defaults, &wildcard, false)?,
+            crate::host_keys::lines(
+                self.proxy_path,
+                &self.proxy_args(&s.defaults),
+                &wildcard,
+                false,
+            )?,
         );
         Ok(out)
     }

@@ -11,7 +11,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("novita-sshconfig: error: {}", one_line(&err));
-            ExitCode::from(exit::code_of(&err).value())
+            ExitCode::from(exit::exit_of(&err).code())
         }
     }
 }

@@ -11,7 +11,7 @@ use novita_proxy::api::{Api, ApiError, ApiSettings, SandboxInfo, State};
 use novita_ssh_core::credentials::{ApiKey, KeySource};
 use novita_ssh_core::{parse_destination, Destination, SandboxId, SandboxName, HOST_SUFFIX};
 
-use crate::exit::{failure, Code};
+use crate::exit::{failure, Exit};
 use crate::kit_config::KitConfig;
 use crate::paths::KitPaths;
 use crate::settings::{ProxyOptions, Settings, DEFAULT_TTL};
@@ -50,11 +50,11 @@ fn api_options(settings: &Settings) -> ProxyOptions {
 
 fn from_proxy_failure(f: &novita_proxy::exit::Failure) -> anyhow::Error {
     let code = match f.exit.code() {
-        2 => Code::InvalidInput,
-        13 => Code::ApiKey,
-        14 => Code::Api,
-        15 => Code::KeyFile,
-        _ => Code::Internal,
+        2 => Exit::Usage,
+        13 => Exit::ApiKey,
+        14 => Exit::Api,
+        15 => Exit::KeyFile,
+        _ => Exit::Internal,
     };
     failure(code, f.message.clone())
 }
@@ -78,7 +78,7 @@ pub fn connect(
     argv.push(PLACEHOLDER_ID.to_owned());
     let cli = novita_proxy::cli::Cli::try_parse_from(&argv).map_err(|e| {
         failure(
-            Code::InvalidInput,
+            Exit::Usage,
             format!(
                 "the stored settings are not valid novita-proxy arguments: {}",
                 e.to_string().lines().next().unwrap_or_default()
@@ -116,7 +116,7 @@ pub fn connect(
 pub fn require(paths: &KitPaths, settings: &Settings) -> anyhow::Result<Platform> {
     connect(paths, settings, None)?.ok_or_else(|| {
         failure(
-            Code::ApiKey,
+            Exit::ApiKey,
             "no Novita API key is configured: run novita-sshconfig login (or set NOVITA_API_KEY)",
         )
     })
@@ -126,22 +126,22 @@ pub fn require(paths: &KitPaths, settings: &Settings) -> anyhow::Result<Platform
 pub fn api_error(e: &ApiError, what: &str) -> anyhow::Error {
     match e {
         ApiError::Unauthorized { .. } => failure(
-            Code::ApiKey,
+            Exit::ApiKey,
             format!("{e}: run novita-sshconfig login with a valid key (or set NOVITA_API_KEY)"),
         ),
         ApiError::NotFound => failure(
-            Code::Gone,
+            Exit::Gone,
             format!(
                 "the Novita API does not know sandbox {what} (404): it was killed or timed out; novita-sshconfig list shows the sandboxes"
             ),
         ),
         ApiError::Unreachable { .. } => failure(
-            Code::Api,
+            Exit::Api,
             format!(
                 "{e}: check your network and proxy settings (HTTPS_PROXY, or config install --proxy) and the API URL (config install --api-url)"
             ),
         ),
-        _ => failure(Code::Api, format!("{e}: try again later")),
+        _ => failure(Exit::Api, format!("{e}: try again later")),
     }
 }
 
@@ -215,19 +215,19 @@ pub async fn lookup(platform: &Platform, name: &SandboxName) -> anyhow::Result<S
     let found = named(platform, name).await?;
     match found.as_slice() {
         [] => Err(failure(
-            Code::NoSuchName,
+            Exit::NoSuchName,
             format!(
                 "no running or paused sandbox is named '{name}' (metadata {key}={name}): create one with novita-sshconfig create {name}, or see novita-sshconfig list"
             ),
         )),
         [one] => SandboxId::parse(&one.sandbox_id).map_err(|_| {
             failure(
-                Code::Api,
+                Exit::Api,
                 format!("the Novita API named an invalid sandbox ID for '{name}': report this"),
             )
         }),
         several => Err(failure(
-            Code::SeveralNamed,
+            Exit::SeveralNamed,
             format!(
                 "{} sandboxes are named '{name}' ({}): pass an ID instead (novita-sshconfig list shows them), or delete the extra ones",
                 several.len(),

@@ -12,7 +12,7 @@ use anyhow::Context;
 use novita_ssh_core::{validate, ValidationError};
 use serde::{Deserialize, Serialize};
 
-use crate::exit::{failure, Code};
+use crate::exit::{failure, Exit};
 
 /// The login user when none is set: the sandbox's default user.
 pub const DEFAULT_USER: &str = "user";
@@ -272,7 +272,7 @@ impl Settings {
         };
         let settings: Settings = serde_json::from_str(&text).map_err(|e| {
             failure(
-                Code::InvalidInput,
+                Exit::Usage,
                 format!(
                     "{} is not valid: {e}; fix it, or delete it and run `novita-sshconfig init` again",
                     path.display()
@@ -281,7 +281,7 @@ impl Settings {
         })?;
         settings.validated().map_err(|e| {
             failure(
-                Code::InvalidInput,
+                Exit::Usage,
                 format!(
                     "{} holds an invalid value: {e}; fix it, or delete it and run `novita-sshconfig init` again",
                     path.display()
@@ -383,7 +383,7 @@ mod tests {
         assert_eq!(Settings::load(&path).expect("missing"), Settings::default());
         fs::write(&path, r#"{"hosts":[{"alias":"x; rm -rf ~","id":"iabc"}]}"#).expect("write");
         let err = Settings::load(&path).expect_err("hostile alias");
-        assert_eq!(crate::exit::code_of(&err), Code::InvalidInput);
+        assert_eq!(crate::exit::exit_of(&err), Exit::Usage);
         fs::write(&path, r#"{"defaults":{"url":"ws://h/ x"}}"#).expect("write");
         assert!(Settings::load(&path).is_err());
         fs::write(&path, "{").expect("write");

@@ -20,7 +20,7 @@ use handlebars::Handlebars;
 use novita_ssh_core::{validate, DEFAULT_PORT};
 use serde::Serialize;
 
-use crate::exit::{failure, Code};
+use crate::exit::{failure, Exit};
 use crate::keys::canonical_public_line;
 
 /// The sshd drop-in the template writes.
@@ -109,7 +109,7 @@ impl Spec {
         let user = validate::user(&self.user)?;
         if user == "root" {
             return Err(failure(
-                Code::InvalidInput,
+                Exit::Usage,
                 "the template turns root logins off (PermitRootLogin no): pass a normal \
                  user with --user, e.g. --user user",
             ));
@@ -132,7 +132,7 @@ impl Spec {
                 (Some(url), _) => validate::http_url(url, false)?,
                 (None, Some(url)) => url.to_owned(),
                 (None, None) => return Err(failure(
-                    Code::InvalidInput,
+                    Exit::Usage,
                     "--bridge novita-proxy needs --bridge-url: the http(s) URL of a Linux x86_64 \
                      novita-proxy binary the sandbox can download",
                 )),

@@ -6,7 +6,7 @@ use http::Uri;
 use hyper_util::client::proxy::matcher::Matcher;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 
-use crate::exit::{one_line, Exit, Failure};
+use crate::exit::{one_line, strip_os_error, Exit, Failure};
 
 /// The longest CONNECT response head accepted.
 const MAX_HEAD: usize = 16 * 1024;
@@ -262,7 +262,7 @@ where
             format!(
                 "the HTTP proxy {shown} (from {}) broke the connection during CONNECT {target}: {}: check the proxy, or pass --no-proxy",
                 proxy.source,
-                super::tcp::strip_os_error(&e.to_string())
+                strip_os_error(&e.to_string())
             ),
         )
     };

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use novita_ssh_core::WsUrl;
 use rustls::ClientConfig;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -19,30 +18,11 @@ use tokio::time::Instant;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-use crate::exit::{Exit, Failure};
+use crate::cli::ClientArgs;
+use crate::exit::{io_reason, strip_os_error, Exit, Failure};
 use crate::handshake;
+use crate::target::Target;
 use http_proxy::Proxy;
-
-/// Everything needed to open the tunnel, validated.
-#[derive(Clone)]
-pub struct Target {
-    /// The WebSocket URL.
-    pub url: WsUrl,
-    /// `--connect-to`: where to open the TCP connection instead of the URL's host.
-    pub connect_to: Option<(String, u16)>,
-    /// The HTTP proxy, if any.
-    pub proxy: Option<Proxy>,
-    /// TLS trust anchors (for `wss://` URLs and `https://` proxies).
-    pub tls: Option<Arc<tls::Roots>>,
-    /// Extra request headers, validated.
-    pub headers: Vec<(String, String)>,
-    /// Whether a traffic access token is among the headers.
-    pub has_token: bool,
-    /// The sandbox ID, for messages.
-    pub id: Option<String>,
-    /// The sandbox port, for messages.
-    pub port: u16,
-}
 
 /// The first hop: to the edge directly, or to the proxy (TLS for an `https://` proxy).
 pub enum Leg {
@@ -76,16 +56,16 @@ pub struct Endpoint<'a> {
     pub tls: Option<&'a Arc<tls::Roots>>,
 }
 
-impl Target {
-    /// The endpoint of the WebSocket URL.
-    pub fn endpoint(&self) -> Endpoint<'_> {
+impl<'a> Endpoint<'a> {
+    /// The endpoint of `target`'s WebSocket URL.
+    pub fn of(target: &'a Target) -> Self {
         Endpoint {
-            secure: self.url.secure,
-            host: &self.url.host,
-            port: self.url.port,
-            connect_to: self.connect_to.as_ref(),
-            proxy: self.proxy.as_ref(),
-            tls: self.tls.as_ref(),
+            secure: target.url.secure,
+            host: &target.url.host,
+            port: target.url.port,
+            connect_to: target.connect_to.as_ref(),
+            proxy: target.proxy.as_ref(),
+            tls: target.tls.as_ref(),
         }
     }
 }
@@ -95,8 +75,10 @@ impl Target {
 pub async fn open(target: &Target, timeout: Duration) -> Result<(Transport, Vec<u8>), Failure> {
     let deadline = Instant::now() + timeout;
     let url = &target.url;
-    let mut transport = dial(&target.endpoint(), deadline, timeout).await?;
-    match tokio::time::timeout_at(deadline, handshake::upgrade(&mut transport, target)).await {
+    let mut transport = dial(&Endpoint::of(target), deadline, timeout).await?;
+    match tokio::time::timeout_at(deadline, handshake::client::upgrade(&mut transport, target))
+        .await
+    {
         Ok(Ok(leftover)) => Ok((transport, leftover)),
         Ok(Err(f)) => Err(f),
         Err(_) => Err(timed_out(
@@ -104,6 +86,31 @@ pub async fn open(target: &Target, timeout: Duration) -> Result<(Transport, Vec<
             &format!("the WebSocket upgrade at {url}"),
             timeout,
         )),
+    }
+}
+
+/// Opens the WebSocket, retrying safe failures until `wait` has passed.
+pub async fn open_with_retry(
+    target: &Target,
+    args: &ClientArgs,
+    wait: Duration,
+) -> Result<(Transport, Vec<u8>), Failure> {
+    let give_up = Instant::now() + wait;
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        match open(target, args.connect_timeout).await {
+            Ok(open) => return Ok(open),
+            Err(f) if f.is_retryable() && Instant::now() + backoff < give_up => {
+                crate::info!(
+                    "not yet ({}); retrying in {} ms",
+                    f.message,
+                    backoff.as_millis()
+                );
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+            Err(f) => return Err(f),
+        }
     }
 }
 
@@ -170,14 +177,14 @@ async fn direct(host: &str, port: u16, deadline: Instant) -> Result<TcpStream, F
             Exit::Dns,
             format!(
                 "cannot resolve {host}: {}: check the sandbox ID, --domain and your network or DNS",
-                tcp::strip_os_error(&e.to_string())
+                strip_os_error(&e.to_string())
             ),
         ),
         tcp::TcpError::Connect(e) => Failure::new(
             Exit::Connect,
             format!(
                 "cannot connect to {host} port {port}: {}: check your network, firewall or proxy settings (HTTPS_PROXY, --proxy)",
-                tcp::reason(&e)
+                io_reason(&e)
             ),
         ),
     })
@@ -193,8 +200,8 @@ async fn via_proxy(
     let shown = proxy.display();
     let tcp = tcp::connect(&proxy.host, proxy.port, deadline).await.map_err(|e| {
         let why = match &e {
-            tcp::TcpError::Dns(e) => format!("cannot resolve it: {}", tcp::strip_os_error(&e.to_string())),
-            tcp::TcpError::Connect(e) => tcp::reason(e),
+            tcp::TcpError::Dns(e) => format!("cannot resolve it: {}", strip_os_error(&e.to_string())),
+            tcp::TcpError::Connect(e) => io_reason(e),
         };
         Failure::new(
             Exit::Proxy,

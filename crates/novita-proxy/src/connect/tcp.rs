@@ -57,22 +57,3 @@ pub async fn connect(host: &str, port: u16, deadline: Instant) -> Result<TcpStre
     }
     Err(TcpError::Connect(last))
 }
-
-/// A short reason for a connect error ("connection refused", "timed out", ...).
-pub fn reason(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
-        io::ErrorKind::TimedOut => "timed out".to_owned(),
-        io::ErrorKind::HostUnreachable => "host unreachable".to_owned(),
-        io::ErrorKind::NetworkUnreachable => "network unreachable".to_owned(),
-        _ => strip_os_error(&e.to_string()),
-    }
-}
-
-/// Removes the " (os error N)" tail of an I/O error message.
-pub fn strip_os_error(text: &str) -> String {
-    match text.find(" (os error") {
-        Some(i) => text[..i].to_owned(),
-        None => text.to_owned(),
-    }
-}

@@ -9,7 +9,7 @@ use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};
 
-use crate::exit::{Exit, Failure};
+use crate::exit::{strip_os_error, Exit, Failure};
 
 /// The trust anchors of the client, loaded once, in the background.
 ///
@@ -118,7 +118,7 @@ fn read_pem_file(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>
 
 fn pem_error(e: rustls::pki_types::pem::Error) -> String {
     match e {
-        rustls::pki_types::pem::Error::Io(io) => super::tcp::strip_os_error(&io.to_string()),
+        rustls::pki_types::pem::Error::Io(io) => strip_os_error(&io.to_string()),
         other => format!("{other:?}"),
     }
 }
@@ -170,7 +170,7 @@ pub fn classify(e: &io::Error, host: &str, exit: Exit) -> Failure {
         ),
         None => format!(
             "TLS failure with {host}: {}: check the network and the URL",
-            super::tcp::strip_os_error(&e.to_string())
+            strip_os_error(&e.to_string())
         ),
     };
     Failure::new(exit, msg)

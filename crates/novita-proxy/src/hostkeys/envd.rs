@@ -10,9 +10,9 @@ use novita_ssh_core::SandboxId;
 use super::keys::{parse_key_file, HostKey, HOST_KEY_FILES};
 use crate::api::http::{encode, send, Site};
 use crate::cli::ClientArgs;
-use crate::client::Plan;
 use crate::connect::{http_proxy, tls::Roots};
 use crate::exit::{Exit, Failure};
+use crate::plan::Plan;
 
 /// The sandbox port envd listens on.
 pub const ENVD_PORT: u16 = 49983;

@@ -154,7 +154,7 @@ fn parse_asked(host: &str) -> Result<Asked, Failure> {
 /// The keys recorded for `dest`, found without the network (an ID, or a name the name
 /// cache knows).
 fn recorded(
-    plan: &crate::client::Plan,
+    plan: &crate::plan::Plan,
     client: &crate::cli::ClientArgs,
     cache: Option<&Cache>,
     dest: &Destination,
@@ -209,7 +209,7 @@ fn needs_api(client: &crate::cli::ClientArgs, dest: &Destination) -> Failure {
 /// The platform's keys for `dest` (recorded, or fetched and recorded), checked against the
 /// key the sandbox offered.
 async fn keys_for(
-    plan: &crate::client::Plan,
+    plan: &crate::plan::Plan,
     client: &crate::cli::ClientArgs,
     cache: Option<&Cache>,
     envd: &Envd,

@@ -6,10 +6,10 @@ use novita_proxy::api::ApiError;
 use novita_ssh_core::credentials::{find_api_key, CredentialError, KeySource};
 use novita_ssh_core::{parse_destination, validate, Destination, HOST_SUFFIX};
 
-use super::Ctx;
 use crate::cli::DoctorArgs;
+use crate::context::Ctx;
 use crate::doctor::{connect_checks, run_checks, Check, Expected, Inputs, Status};
-use crate::exit::{failure, Code};
+use crate::exit::{failure, Exit};
 use crate::kit_config::KitConfig;
 use crate::paths::{ssh_config_arg, Expansion};
 use crate::platform;
@@ -25,7 +25,7 @@ pub fn doctor(ctx: &Ctx, args: &DoctorArgs) -> anyhow::Result<()> {
     let (host, entry) = match &args.host {
         None if args.connect => {
             return Err(failure(
-                Code::InvalidInput,
+                Exit::Usage,
                 "--connect needs a HOST: an alias or a sandbox ID",
             ))
         }
@@ -69,7 +69,7 @@ pub fn doctor(ctx: &Ctx, args: &DoctorArgs) -> anyhow::Result<()> {
         paths: &ctx.paths,
         use_dash_f: !default_read_by_ssh,
         ssh_config,
-        include_arg: super::setup::include_arg(ctx)?,
+        include_arg: crate::plan::ssh_config::include_arg(ctx)?,
         proxy_path: proxy_path.clone(),
         identity_path: kit.identity_file(),
         kit_config_expected: kit.render()?,
@@ -111,7 +111,7 @@ pub fn doctor(ctx: &Ctx, args: &DoctorArgs) -> anyhow::Result<()> {
     let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
     if failed > 0 {
         return Err(failure(
-            Code::DoctorFailed,
+            Exit::DoctorFailed,
             format!("{failed} check(s) failed: see the fixes above"),
         ));
     }

@@ -1,12 +1,14 @@
-//! `add`, `remove` and `list`: named hosts, so `ssh myhost.novita` reaches a sandbox.
+//! `add` and `remove`: named hosts, so `ssh myhost.novita` reaches a sandbox.
 
 use novita_ssh_core::{parse_host, validate, DEFAULT_DOMAIN, HOST_SUFFIX};
 
-use super::{write_failure, Ctx};
 use crate::changes::ChangeSet;
 use crate::cli::{AddArgs, RemoveArgs};
-use crate::exit::{failure, Code};
+use crate::context::{write_failure, Ctx};
+use crate::exit::{failure, Exit};
 use crate::managed_section;
+use crate::plan::kit::plan_kit_files;
+use crate::plan::options::proxy_options;
 use crate::settings::{HostEntry, Settings};
 
 /// Writes settings.json and the kit's config for `settings`, or shows the diff.
@@ -14,7 +16,7 @@ fn save(ctx: &Ctx, mut settings: Settings, dry_run: bool) -> anyhow::Result<bool
     let proxy_path = ctx.proxy_path(&settings);
     settings.proxy_command_path = Some(proxy_path.clone());
     let mut changes = ChangeSet::default();
-    super::setup::plan_kit_files(ctx, &settings, &proxy_path, &mut changes)?;
+    plan_kit_files(ctx, &settings, &proxy_path, &mut changes)?;
     if dry_run {
         ctx.show_dry_run(&changes);
         return Ok(false);
@@ -46,7 +48,7 @@ pub fn add(ctx: &Ctx, args: &AddArgs) -> anyhow::Result<()> {
     let alias = validate::alias(&args.alias)?;
     let id = parse_host(&args.sandbox_id)?;
     let user = args.user.as_deref().map(validate::user).transpose()?;
-    let mut proxy = super::setup::proxy_options(&args.proxy)?;
+    let mut proxy = proxy_options(&args.proxy)?;
     proxy.traffic_token = args
         .traffic_token
         .as_deref()
@@ -107,55 +109,12 @@ pub fn remove(ctx: &Ctx, args: &RemoveArgs) -> anyhow::Result<()> {
     let mut settings = ctx.settings()?;
     if settings.remove(&alias).is_none() {
         return Err(failure(
-            Code::InvalidInput,
+            Exit::Usage,
             format!("there is no host named {alias}: `novita-sshconfig list` shows them"),
         ));
     }
     if save(ctx, settings, args.dry_run)? {
         ctx.say(format!("Removed {alias}{HOST_SUFFIX}."));
-    }
-    Ok(())
-}
-
-/// `list`.
-pub fn list(ctx: &Ctx) -> anyhow::Result<()> {
-    let settings = ctx.settings()?;
-    if settings.hosts.is_empty() {
-        ctx.say("No named hosts: `novita-sshconfig add ALIAS SANDBOX_ID` adds one.");
-        return Ok(());
-    }
-    let rows: Vec<[String; 4]> = settings
-        .hosts
-        .iter()
-        .map(|h| {
-            let how = match (&h.proxy.url, &h.proxy.domain) {
-                (Some(url), _) => url.clone(),
-                (None, Some(domain)) => domain.clone(),
-                (None, None) => "(default)".to_owned(),
-            };
-            [
-                format!("{}{HOST_SUFFIX}", h.alias),
-                h.id.clone(),
-                h.user.clone().unwrap_or_else(|| settings.user.clone()),
-                how,
-            ]
-        })
-        .collect();
-    let header = ["HOST", "SANDBOX", "USER", "DOMAIN/URL"].map(str::to_owned);
-    let mut widths = [0usize; 4];
-    for row in std::iter::once(&header).chain(rows.iter()) {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    for row in std::iter::once(&header).chain(rows.iter()) {
-        let line = row
-            .iter()
-            .zip(widths)
-            .map(|(cell, w)| format!("{cell:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ");
-        ctx.say(line.trim_end());
     }
     Ok(())
 }

@@ -1,121 +1,13 @@
-//! `keygen`, and the key part of `init`.
+//! `keygen`: a new key pair for the kit, or `--key` to use one of your own.
 
-use std::fs;
-use std::path::PathBuf;
-
-use super::{write_failure, Ctx};
 use crate::changes::ChangeSet;
-use crate::cli::{KeyArgs, KeygenArgs};
-use crate::exit::{failure, Code};
-use crate::keys::{self, NewKey};
+use crate::cli::KeygenArgs;
+use crate::context::{write_failure, Ctx};
+use crate::exit::{failure, Exit};
+use crate::keys;
+use crate::plan::key::{generate, write_default_key};
+use crate::plan::kit::plan_kit_files;
 use crate::settings::Settings;
-
-/// The key `init` uses.
-pub(super) struct KeyPlan {
-    /// A key to write at the default path (none when one is there or `--key` is used).
-    pub new_key: Option<NewKey>,
-    /// The identity file to store (`None`: the default key).
-    pub identity_file: Option<PathBuf>,
-    /// Its public line (for the template).
-    pub public_line: String,
-}
-
-/// Reads the passphrase for a new key: from `--passphrase-file`, else from a terminal
-/// prompt (twice) unless `--yes`; `None` for no passphrase.
-fn passphrase(ctx: &Ctx, args: &KeyArgs) -> anyhow::Result<Option<String>> {
-    if let Some(file) = &args.passphrase_file {
-        let text = fs::read_to_string(file).map_err(|e| {
-            failure(
-                Code::InvalidInput,
-                format!("cannot read --passphrase-file {}: {e}", file.display()),
-            )
-        })?;
-        let line = text.lines().next().unwrap_or("").trim_end_matches('\r');
-        return Ok((!line.is_empty()).then(|| line.to_owned()));
-    }
-    if !ctx.interactive() {
-        return Ok(None);
-    }
-    let first = crate::sys::read_passphrase("Passphrase for the new key (empty for none): ")?;
-    if first.is_empty() {
-        return Ok(None);
-    }
-    let second = crate::sys::read_passphrase("Same passphrase again: ")?;
-    if first != second {
-        return Err(failure(
-            Code::InvalidInput,
-            "the passphrases differ: run the command again",
-        ));
-    }
-    Ok(Some(first))
-}
-
-fn generate(ctx: &Ctx, args: &KeyArgs) -> anyhow::Result<NewKey> {
-    let pass = passphrase(ctx, args)?;
-    keys::generate(&keys::default_comment(), pass.as_deref().map(str::as_bytes))
-}
-
-/// Writes the new default key pair.
-pub(super) fn write_default_key(ctx: &Ctx, key: &NewKey) -> anyhow::Result<()> {
-    keys::write_pair(&ctx.paths.default_key, key)?;
-    ctx.say(format!(
-        "Created the key {} ({}).",
-        ctx.paths.default_key.display(),
-        if key.private.is_encrypted() {
-            "with a passphrase"
-        } else {
-            "no passphrase"
-        }
-    ));
-    Ok(())
-}
-
-/// Decides the key for `init`: `--key`, the stored key, the existing default key, or a
-/// new one (generated in memory; written only when the rest is confirmed).
-pub(super) fn plan_init_key(
-    ctx: &Ctx,
-    args: &KeyArgs,
-    current: &Settings,
-    dry_run: bool,
-) -> anyhow::Result<KeyPlan> {
-    if let Some(path) = &args.key {
-        let abs = crate::paths::absolute(path)?;
-        let info = keys::inspect_pair(&abs)?;
-        return Ok(KeyPlan {
-            new_key: None,
-            identity_file: Some(abs),
-            public_line: info.public_line,
-        });
-    }
-    if let Some(stored) = current.identity_file.as_ref().filter(|p| p.exists()) {
-        let info = keys::inspect_pair(stored)?;
-        return Ok(KeyPlan {
-            new_key: None,
-            identity_file: Some(stored.clone()),
-            public_line: info.public_line,
-        });
-    }
-    let default = &ctx.paths.default_key;
-    if keys::pair_exists(default) {
-        let info = keys::inspect_pair(default)?;
-        ctx.note(format!("using the existing key {}", default.display()));
-        return Ok(KeyPlan {
-            new_key: None,
-            identity_file: None,
-            public_line: info.public_line,
-        });
-    }
-    let key = if dry_run {
-        keys::generate(&keys::default_comment(), None)?
-    } else {
-        generate(ctx, args)?
-    };
-    Ok(KeyPlan {
-        public_line: key.public_line.clone(),
-        new_key: Some(key),
-        identity_file: None,
-    })
-}
 
 /// `keygen`.
 pub fn keygen(ctx: &Ctx, args: &KeygenArgs) -> anyhow::Result<()> {
@@ -124,7 +16,7 @@ pub fn keygen(ctx: &Ctx, args: &KeygenArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.key.key {
         if args.force {
             return Err(failure(
-                Code::InvalidInput,
+                Exit::Usage,
                 "--force only replaces the kit's own key, never one passed with --key",
             ));
         }
@@ -148,7 +40,7 @@ pub fn keygen(ctx: &Ctx, args: &KeygenArgs) -> anyhow::Result<()> {
     if keys::pair_exists(&default) {
         if !args.force {
             return Err(failure(
-                Code::Exists,
+                Exit::Exists,
                 format!(
                     "a key already exists at {}: it is never overwritten; keep using it, or pass \
                      --force to move it aside with a timestamp and make a new one",
@@ -179,6 +71,6 @@ fn rewrite_config(ctx: &Ctx, settings: &Settings) -> anyhow::Result<()> {
     let mut stored = settings.clone();
     stored.proxy_command_path = Some(proxy_path.clone());
     let mut changes = ChangeSet::default();
-    super::setup::plan_kit_files(ctx, &stored, &proxy_path, &mut changes)?;
+    plan_kit_files(ctx, &stored, &proxy_path, &mut changes)?;
     changes.apply().map_err(write_failure)
 }

@@ -9,11 +9,11 @@ use std::io::{self, IsTerminal, Read};
 use novita_proxy::api::ApiError;
 use novita_ssh_core::credentials::{ApiKey, KeySource, API_KEY_ENV};
 
-use super::{write_failure, Ctx};
 use crate::atomic_write::{self, WriteOptions};
 use crate::changes::ChangeSet;
 use crate::cli::LoginArgs;
-use crate::exit::{failure, Code};
+use crate::context::{write_failure, Ctx};
+use crate::exit::{failure, Exit};
 use crate::platform;
 
 /// Where to get a key, shown at the prompt and in errors.
@@ -34,7 +34,7 @@ fn read_key() -> anyhow::Result<ApiKey> {
             .read_to_string(&mut text)
             .map_err(|e| {
                 failure(
-                    Code::InvalidInput,
+                    Exit::Usage,
                     format!("cannot read the API key from stdin: {e}"),
                 )
             })?;
@@ -42,7 +42,7 @@ fn read_key() -> anyhow::Result<ApiKey> {
     };
     if text.trim().is_empty() {
         return Err(failure(
-            Code::InvalidInput,
+            Exit::Usage,
             format!(
                 "no API key was given: pipe it in (novita-sshconfig login < file) or run login on a terminal; get one at {CONSOLE}"
             ),
@@ -50,7 +50,7 @@ fn read_key() -> anyhow::Result<ApiKey> {
     }
     ApiKey::parse(&text).map_err(|_| {
         failure(
-            Code::InvalidInput,
+            Exit::Usage,
             format!(
                 "that is not an API key (a key is one line of visible characters without spaces): copy it again from {CONSOLE}; nothing was written"
             ),
@@ -76,13 +76,13 @@ fn verify(ctx: &Ctx, key: &ApiKey) -> anyhow::Result<()> {
             Ok(())
         }
         Err(ApiError::Unauthorized { status, .. }) => Err(failure(
-            Code::ApiKey,
+            Exit::ApiKey,
             format!(
                 "the Novita API at {base} refused this API key ({status}): copy a valid key from {CONSOLE}; nothing was written"
             ),
         )),
         Err(e) => Err(failure(
-            Code::Api,
+            Exit::Api,
             format!(
                 "{e}: nothing was written; check your network and proxy settings, or pass --no-verify to store the key without asking the API"
             ),
@@ -99,7 +99,7 @@ fn refresh_kit_config(ctx: &Ctx) -> anyhow::Result<()> {
     let settings = ctx.settings()?;
     let proxy_path = ctx.proxy_path(&settings);
     let mut changes = ChangeSet::default();
-    super::setup::plan_kit_files(ctx, &settings, &proxy_path, &mut changes)?;
+    crate::plan::kit::plan_kit_files(ctx, &settings, &proxy_path, &mut changes)?;
     if !changes.is_empty() {
         changes.apply().map_err(write_failure)?;
         ctx.note(format!("updated {}", ctx.paths.kit_config.display()));
@@ -132,7 +132,7 @@ pub fn login(ctx: &Ctx, args: &LoginArgs) -> anyhow::Result<()> {
     } = args;
     if refused_key.is_some() {
         return Err(failure(
-            Code::InvalidInput,
+            Exit::Usage,
             "the API key is never taken from the command line (other users can read it in the process list): pipe it in (novita-sshconfig login < file) or run login on a terminal; nothing was written",
         ));
     }
@@ -144,7 +144,7 @@ pub fn login(ctx: &Ctx, args: &LoginArgs) -> anyhow::Result<()> {
         let asked = io::stdin().is_terminal() && io::stderr().is_terminal();
         if !asked {
             return Err(failure(
-                Code::Exists,
+                Exit::Exists,
                 format!(
                     "another API key is stored in {}: pass --yes to replace it, or run novita-sshconfig logout first; nothing was written",
                     path.display()
@@ -155,7 +155,7 @@ pub fn login(ctx: &Ctx, args: &LoginArgs) -> anyhow::Result<()> {
             "Replace the API key stored in {}?",
             path.display()
         ))? {
-            return Err(failure(Code::Cancelled, "cancelled: nothing was changed"));
+            return Err(failure(Exit::Cancelled, "cancelled: nothing was changed"));
         }
     }
     if !*no_verify {

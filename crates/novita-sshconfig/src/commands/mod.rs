@@ -1,149 +1,27 @@
-//! The commands: each reads the current state, computes a [`ChangeSet`], shows it for
-//! `--dry-run` (or asks before touching `~/.ssh/config` on a terminal), then applies it
-//! under the kit's lock.
+//! The commands, one module each (a group of subcommands shares one: `config`, `login`
+//! and `logout`, the sandbox commands). Each reads the current state, plans its changes
+//! with [`crate::plan`], shows them for `--dry-run` (or asks before touching
+//! `~/.ssh/config` on a terminal), then applies them under the kit's lock.
+//!
+//! Calls go one way: this module dispatches to the command modules, they use the planner
+//! and [`Ctx`]; no command module uses another.
 
+mod config;
 mod doctor;
 mod hosts;
+mod init;
 mod keygen;
+mod list;
 mod login;
 mod sandboxes;
-mod setup;
 mod template;
-
-use std::io::{self, BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use novita_ssh_docs::Generate;
 
-use crate::atomic_write::{create_private_dir, WriteError};
-use crate::changes::ChangeSet;
 use crate::cli::{Cli, Command, ConfigCommand};
-use crate::exit::{failure, Code};
-use crate::lock::KitLock;
-use crate::paths::{find_proxy, Home, KitPaths};
-use crate::settings::Settings;
-
-/// What every command gets: the kit's paths and the global flags.
-#[derive(Debug)]
-pub struct Ctx {
-    /// Where the kit's files are.
-    pub paths: KitPaths,
-    /// `-v`.
-    pub verbose: bool,
-    /// `--yes`.
-    pub yes: bool,
-}
-
-impl Ctx {
-    /// Prints a line on stdout (the command's output). A closed pipe is not an error.
-    pub fn say(&self, text: impl AsRef<str>) {
-        let mut out = io::stdout().lock();
-        let _ = writeln!(out, "{}", text.as_ref());
-    }
-
-    /// Prints text on stdout as it is.
-    pub fn print(&self, text: impl AsRef<str>) {
-        let mut out = io::stdout().lock();
-        let _ = out.write_all(text.as_ref().as_bytes());
-        let _ = out.flush();
-    }
-
-    /// Prints a note on stderr with `-v`.
-    pub fn note(&self, text: impl AsRef<str>) {
-        if self.verbose {
-            eprintln!("novita-sshconfig: {}", text.as_ref());
-        }
-    }
-
-    /// Prints a warning on stderr.
-    pub fn warn(&self, text: impl AsRef<str>) {
-        eprintln!("novita-sshconfig: warning: {}", text.as_ref());
-    }
-
-    /// True when the user can be asked (a terminal and no `--yes`).
-    pub fn interactive(&self) -> bool {
-        !self.yes && io::stdin().is_terminal() && io::stderr().is_terminal()
-    }
-
-    /// Asks a yes/no question on the terminal; `--yes` or no terminal answers yes.
-    pub fn confirm(&self, question: &str) -> anyhow::Result<bool> {
-        if !self.interactive() {
-            return Ok(true);
-        }
-        eprint!("{question} [y/N] ");
-        let mut answer = String::new();
-        io::stdin().lock().read_line(&mut answer)?;
-        Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes" | "YES"))
-    }
-
-    /// Takes the kit's lock (creating `~/.ssh/novita` if needed).
-    pub fn lock(&self) -> anyhow::Result<KitLock> {
-        create_private_dir(&self.paths.kit_dir)
-            .with_context(|| format!("cannot create {}", self.paths.kit_dir.display()))?;
-        KitLock::acquire(&self.paths.lock, || {
-            eprintln!("novita-sshconfig: waiting for another novita-sshconfig to finish...");
-        })
-        .with_context(|| format!("cannot lock {}", self.paths.lock.display()))
-    }
-
-    /// Reads the settings.
-    pub fn settings(&self) -> anyhow::Result<Settings> {
-        Settings::load(&self.paths.settings)
-    }
-
-    /// The ssh config in use: the flag, else the one installed into, else `~/.ssh/config`.
-    pub fn ssh_config(&self, flag: Option<&Path>, settings: &Settings) -> anyhow::Result<PathBuf> {
-        match flag {
-            Some(p) => crate::paths::absolute(p),
-            None => Ok(settings
-                .ssh_config
-                .clone()
-                .unwrap_or_else(|| self.paths.default_ssh_config.clone())),
-        }
-    }
-
-    /// The novita-proxy the config runs: the stored one while it exists, else found anew.
-    pub fn proxy_path(&self, settings: &Settings) -> PathBuf {
-        if let Some(p) = settings
-            .proxy_command_path
-            .as_ref()
-            .filter(|p| crate::paths::is_executable(p))
-        {
-            return p.clone();
-        }
-        let (found, exists) = find_proxy();
-        if !exists {
-            self.warn(format!(
-                "novita-proxy is not on PATH nor next to this program; the config will run {} \
-                 (install novita-proxy there, or pass --proxy-command-path)",
-                found.display()
-            ));
-        }
-        found
-    }
-
-    /// Shows a change set for `--dry-run`.
-    pub fn show_dry_run(&self, changes: &ChangeSet) {
-        if changes.is_empty() {
-            self.say("Dry run: nothing would change.");
-        } else {
-            self.print(changes.diff());
-            self.say(format!(
-                "Dry run: {} file(s) would change; nothing was written.",
-                changes.changes.len()
-            ));
-        }
-    }
-}
-
-/// Turns a write failure into the right exit code.
-pub fn write_failure(err: WriteError) -> anyhow::Error {
-    match err {
-        WriteError::ReadOnly { .. } => failure(Code::ReadOnly, err.to_string()),
-        WriteError::Io { .. } => anyhow::Error::new(err),
-    }
-}
+use crate::context::Ctx;
+use crate::paths::{Home, KitPaths};
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -171,14 +49,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
     ));
     match command {
-        Command::Init(args) => setup::init(&ctx, &args),
+        Command::Init(args) => init::init(&ctx, &args),
         Command::Keygen(args) => keygen::keygen(&ctx, &args),
-        Command::Config(ConfigCommand::Install(args)) => setup::install(&ctx, &args),
-        Command::Config(ConfigCommand::Uninstall(args)) => setup::uninstall(&ctx, &args),
-        Command::Config(ConfigCommand::Show(args)) => setup::show(&ctx, &args),
+        Command::Config(ConfigCommand::Install(args)) => config::install(&ctx, &args),
+        Command::Config(ConfigCommand::Uninstall(args)) => config::uninstall(&ctx, &args),
+        Command::Config(ConfigCommand::Show(args)) => config::show(&ctx, &args),
         Command::Add(args) => hosts::add(&ctx, &args),
         Command::Remove(args) => hosts::remove(&ctx, &args),
-        Command::List(args) => sandboxes::list(&ctx, &args),
+        Command::List(args) => list::list(&ctx, &args),
         Command::Login(args) => login::login(&ctx, &args),
         Command::Logout => login::logout(&ctx),
         Command::Create(args) => sandboxes::create(&ctx, &args),

@@ -1,17 +1,15 @@
-//! `create`, `list`, `pause`, `resume` and `delete`: sandboxes through the Novita API, by
-//! name or ID, with the key `login` stored.
+//! `create`, `pause`, `resume` and `delete`: sandboxes through the Novita API, by name or
+//! ID, with the key `login` stored.
 
 use std::collections::BTreeMap;
-use std::time::SystemTime;
 
-use novita_proxy::api::{ApiError, AutoResume, CreateRequest, Network, SandboxInfo, State};
+use novita_proxy::api::{ApiError, AutoResume, CreateRequest, Network};
 use novita_ssh_core::{parse_destination, Destination, HOST_SUFFIX};
-use serde::Serialize;
 
-use super::Ctx;
-use crate::cli::{CreateArgs, ListArgs, TargetArgs};
-use crate::exit::{failure, Code};
-use crate::platform::{self, api_error, block_on, name_of, Platform};
+use crate::cli::{CreateArgs, TargetArgs};
+use crate::context::Ctx;
+use crate::exit::{failure, Exit};
+use crate::platform::{self, api_error, block_on, Platform};
 
 /// Validates a template ID or alias (`novita-ssh`).
 fn template(value: &str) -> anyhow::Result<String> {
@@ -24,7 +22,7 @@ fn template(value: &str) -> anyhow::Result<String> {
         Ok(value.to_owned())
     } else {
         Err(failure(
-            Code::InvalidInput,
+            Exit::Usage,
             format!(
                 "invalid template {}: use the template's ID or name (letters, digits, '_', '-', '.', '/', ':'), e.g. novita-ssh",
                 novita_ssh_core::quote_for_message(value)
@@ -40,14 +38,14 @@ fn metadata(pairs: &[String], name_key: &str) -> anyhow::Result<BTreeMap<String,
         let shown = novita_ssh_core::quote_for_message(pair);
         let Some((key, value)) = pair.split_once('=') else {
             return Err(failure(
-                Code::InvalidInput,
+                Exit::Usage,
                 format!("invalid --metadata {shown}: write KEY=VALUE, e.g. --metadata team=infra"),
             ));
         };
         let key = novita_ssh_core::name_key(key)?;
         if key == name_key {
             return Err(failure(
-                Code::InvalidInput,
+                Exit::Usage,
                 format!(
                     "--metadata {shown} sets the name key '{name_key}': the sandbox's name is NAME; drop this --metadata"
                 ),
@@ -55,7 +53,7 @@ fn metadata(pairs: &[String], name_key: &str) -> anyhow::Result<BTreeMap<String,
         }
         if value.len() > 1024 || value.chars().any(char::is_control) {
             return Err(failure(
-                Code::InvalidInput,
+                Exit::Usage,
                 format!(
                     "invalid --metadata {shown}: the value must be at most 1024 characters without control characters"
                 ),
@@ -72,7 +70,7 @@ pub fn create(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<()> {
         Destination::Name(name) => name,
         Destination::Id(_) => {
             return Err(failure(
-                Code::InvalidInput,
+                Exit::Usage,
                 format!(
                     "{} has the shape of a sandbox ID, so ssh could not reach it by name: choose a shorter name, or one with '-' or '_'",
                     novita_ssh_core::quote_for_message(&args.name)
@@ -90,7 +88,7 @@ pub fn create(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<()> {
     if !taken.is_empty() {
         let ids: Vec<&str> = taken.iter().map(|s| s.sandbox_id.as_str()).collect();
         return Err(failure(
-            Code::Exists,
+            Exit::Exists,
             format!(
                 "a running or paused sandbox is already named '{name}' ({}): connect with ssh {name}{HOST_SUFFIX}, or delete it first (novita-sshconfig delete {name})",
                 ids.join(", ")
@@ -118,7 +116,7 @@ pub fn create(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<()> {
     ));
     let created = block_on(p.api.create(&request))?.map_err(|e| match e {
         ApiError::NotFound => failure(
-            Code::Api,
+            Exit::Api,
             format!(
                 "the Novita API does not know the template {template} (404): build it first (see novita-sshconfig template), or pass --template"
             ),
@@ -132,116 +130,6 @@ pub fn create(ctx: &Ctx, args: &CreateArgs) -> anyhow::Result<()> {
         platform::span(std::time::Duration::from_secs(ttl)),
     ));
     ctx.say(format!("Connect: ssh {name}{HOST_SUFFIX}"));
-    Ok(())
-}
-
-/// One sandbox as `list --json` prints it.
-#[derive(Debug, Serialize)]
-struct Listed<'a> {
-    id: &'a str,
-    name: Option<&'a str>,
-    state: &'a str,
-    template: &'a str,
-    started_at: Option<&'a str>,
-    ends_at: Option<&'a str>,
-    metadata: BTreeMap<String, String>,
-    /// Aliases from `add` that point at it.
-    hosts: Vec<String>,
-}
-
-fn template_of(s: &SandboxInfo) -> &str {
-    s.alias
-        .as_deref()
-        .filter(|a| !a.is_empty())
-        .unwrap_or(&s.template_id)
-}
-
-/// Prints rows as a table with aligned columns.
-fn table<const N: usize>(ctx: &Ctx, header: [&str; N], rows: &[[String; N]]) {
-    let header = header.map(str::to_owned);
-    let mut widths = [0usize; N];
-    for row in std::iter::once(&header).chain(rows.iter()) {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    for row in std::iter::once(&header).chain(rows.iter()) {
-        let line = row
-            .iter()
-            .zip(widths)
-            .map(|(cell, w)| format!("{cell:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ");
-        ctx.say(line.trim_end());
-    }
-}
-
-/// `list [--json]`.
-pub fn list(ctx: &Ctx, args: &ListArgs) -> anyhow::Result<()> {
-    let settings = ctx.settings()?;
-    let Some(p) = platform::connect(&ctx.paths, &settings, None)? else {
-        if args.json {
-            return Err(failure(
-                Code::ApiKey,
-                "no Novita API key is configured: run novita-sshconfig login (or set NOVITA_API_KEY)",
-            ));
-        }
-        return super::hosts::list(ctx);
-    };
-    let mut sandboxes = block_on(p.api.list(&[], &[State::Running, State::Paused]))?
-        .map_err(|e| api_error(&e, "list"))?;
-    let key = p.name_key.as_str();
-    sandboxes
-        .sort_by(|a, b| (name_of(a, key), &a.sandbox_id).cmp(&(name_of(b, key), &b.sandbox_id)));
-    let aliases = |id: &str| -> Vec<String> {
-        settings
-            .hosts
-            .iter()
-            .filter(|h| h.id == id)
-            .map(|h| format!("{}{HOST_SUFFIX}", h.alias))
-            .collect()
-    };
-    if args.json {
-        let listed: Vec<Listed<'_>> = sandboxes
-            .iter()
-            .map(|s| Listed {
-                id: &s.sandbox_id,
-                name: name_of(s, key),
-                state: &s.state,
-                template: template_of(s),
-                started_at: s.started_at.as_deref(),
-                ends_at: s.end_at.as_deref(),
-                metadata: s.metadata.clone().unwrap_or_default(),
-                hosts: aliases(&s.sandbox_id),
-            })
-            .collect();
-        let mut text = serde_json::to_string_pretty(&listed)?;
-        text.push('\n');
-        ctx.print(text);
-        return Ok(());
-    }
-    if sandboxes.is_empty() {
-        ctx.say("No running or paused sandboxes: `novita-sshconfig create NAME` creates one.");
-    } else {
-        let now = SystemTime::now();
-        let rows: Vec<[String; 5]> = sandboxes
-            .iter()
-            .map(|s| {
-                [
-                    s.sandbox_id.clone(),
-                    name_of(s, key).unwrap_or("-").to_owned(),
-                    s.state.clone(),
-                    template_of(s).to_owned(),
-                    platform::ends(s.end_at.as_deref(), now),
-                ]
-            })
-            .collect();
-        table(ctx, ["ID", "NAME", "STATE", "TEMPLATE", "ENDS"], &rows);
-    }
-    if !settings.hosts.is_empty() {
-        ctx.say("");
-        super::hosts::list(ctx)?;
-    }
     Ok(())
 }
 
@@ -301,7 +189,7 @@ pub fn delete(ctx: &Ctx, args: &TargetArgs) -> anyhow::Result<()> {
         "Kill sandbox {}? It and its files are gone for good.",
         t.shown
     ))? {
-        return Err(failure(Code::Cancelled, "cancelled: nothing was changed"));
+        return Err(failure(Exit::Cancelled, "cancelled: nothing was changed"));
     }
     block_on(p.api.kill(&t.id))?.map_err(|e| api_error(&e, &t.shown))?;
     ctx.say(format!("Killed {}.", t.shown));

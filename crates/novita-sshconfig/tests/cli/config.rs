@@ -399,7 +399,7 @@ fn version_man_page_and_completions() {
     assert!(!out.contains("(unknown)") || std::env::var_os("NOVITA_SSH_COMMIT").is_none());
     let help = env.ok(&["--help"]);
     assert!(
-        help.contains("Exit status:") && help.contains("3  refused"),
+        help.contains("Exit codes:") && help.contains("3  refused"),
         "{help}"
     );
     let man = env.ok(&["--generate", "man"]);

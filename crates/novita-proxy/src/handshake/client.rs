@@ -2,12 +2,10 @@
 
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 
-use crate::connect::Target;
-use crate::exit::{one_line, Exit, Failure};
+use super::MAX_HEAD;
+use crate::exit::{one_line, strip_os_error, Exit, Failure};
+use crate::target::Target;
 use crate::ws;
-
-/// The longest response head accepted.
-const MAX_HEAD: usize = 16 * 1024;
 
 /// Headers the user may not set with `--header`: they belong to the upgrade itself.
 pub const RESERVED_HEADERS: &[&str] = &[
@@ -111,7 +109,7 @@ where
             format!(
                 "the connection to {} broke during the WebSocket upgrade: {}: check the URL, or try again",
                 url.host_header(),
-                crate::connect::tcp::strip_os_error(&e.to_string())
+                strip_os_error(&e.to_string())
             ),
         )
     };
