@@ -17,7 +17,7 @@ ProxyCommand (GNU time), of the server (/proc/<pid>/stat, with the children it r
 forks per connection), of sshd (likewise) and of ssh (wait4). With --perf it also records
 the websocat server with `perf record` during one proxy-websocat transfer and prints its top
 symbols. Needs Linux, python3, sshd/ssh, GNU time, and websocat, socat or perf for the
-pairs and options that use them. Results are in BENCHMARKS.md.
+pairs and options that use them. Results are in bench/data/runs.md.
 """
 
 import argparse

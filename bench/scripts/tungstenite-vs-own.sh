@@ -7,7 +7,7 @@
 #                                       [--client 'LABEL=COMMAND {bin} {url}' ...] [--raw runs.tsv]
 #
 # Needs python3, socat, websocat, sshd/ssh and a Linux host. CARGO_TARGET_DIR is honoured.
-# The result is in BENCHMARKS.md ("novita-proxy's WebSocket layer vs tokio-tungstenite").
+# The result is in docs/websocket-framing.md; every run in bench/data/tungstenite-vs-own.tsv.
 set -eu
 cd "$(dirname "$0")/../.."
 cargo build --release --locked -p novita-proxy >&2

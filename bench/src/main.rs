@@ -1,10 +1,11 @@
 //! The benchmark of the tunnel: the same fixtures as the end-to-end suite (real sshd, websocat,
 //! nginx, socat), six client/server paths side by side, interleaved repetitions, medians, and
-//! every run kept. Prints a Markdown report and, with `--out`, writes it into BENCHMARKS.md
-//! between markers (the text around them is kept).
+//! every run kept. Prints a Markdown report and, with `--out FILE`, writes it into FILE
+//! between markers (the text around them is kept): `bench/data/latest-run.md` holds the
+//! latest full run, which BENCHMARKS.md summarizes.
 //!
 //! ```sh
-//! cargo run --release -p novita-ssh-bench -- [--quick] [--runs N] [--out BENCHMARKS.md]
+//! cargo run --release -p novita-ssh-bench -- [--quick] [--runs N] [--out bench/data/latest-run.md]
 //! ```
 //!
 //! Linux only (it reads `/proc`). Not part of the test suite: it measures, it asserts nothing.
@@ -109,7 +110,7 @@ struct Cli {
     /// Do not run `cargo build --release -p novita-proxy` first
     #[arg(long)]
     no_build: bool,
-    /// Exit 3 when a measured target of the performance issue is missed
+    /// Exit 3 when a measured performance target is missed
     #[arg(long)]
     check: bool,
     /// Before each repetition, wait (up to 3 min) until the machine's other load is under

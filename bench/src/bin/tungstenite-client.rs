@@ -1,6 +1,6 @@
 //! Bench only: the client data path of novita-proxy for a `ws://` URL, written on
 //! tokio-tungstenite instead of novita-proxy's own framing, so that the two can be measured
-//! against each other (`bench/scripts/tungstenite-vs-own.sh`, BENCHMARKS.md).
+//! against each other (`bench/scripts/tungstenite-vs-own.sh`, docs/websocket-framing.md).
 //!
 //! It connects, upgrades, sets TCP_NODELAY, sends each read of stdin (at most 64 KiB, never
 //! empty) as one binary message, writes the payload of every message to stdout, and sends
@@ -12,7 +12,7 @@
 //!     [--read-buffer BYTES] [--payload copy|own] [--stdio pipe|tokio]
 //! ```
 //!
-//! The defaults are the best of the variants measured (BENCHMARKS.md): `send` per message
+//! The defaults are the best of the variants measured (docs/websocket-framing.md): `send` per message
 //! with no write buffering (`feed` with a 128 KiB write buffer, or flushing only when stdin
 //! is idle, cost the same instructions and no less CPU), tokio-tungstenite's default 128 KiB
 //! read buffer (64 KiB was no better), a copy of each read into the message (reading into a

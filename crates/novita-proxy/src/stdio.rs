@@ -215,7 +215,7 @@ mod unix {
 
     /// How large a pipe from or to ssh is made (Linux): ssh reads up to 256 KiB of
     /// packets at once, and with the default 64 KiB pipe both sides wake each other four
-    /// times as often. Measured in BENCHMARKS.md ("Pipe size").
+    /// times as often. Measured in bench/data/runs.md ("Pipe size").
     #[cfg(target_os = "linux")]
     pub(super) const PIPE_SIZE: libc::c_int = 1024 * 1024;
 

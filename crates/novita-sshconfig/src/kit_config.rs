@@ -1,6 +1,6 @@
 //! Renders `~/.ssh/novita/config`, the one ssh config file the kit owns: a block per named
-//! host, then `Host *.novita` with the settings every sandbox needs. The README explains
-//! each option.
+//! host, then `Host *.novita` with the settings every sandbox needs. docs/novita-sshconfig.md
+//! explains each option.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
