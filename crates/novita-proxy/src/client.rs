@@ -19,13 +19,7 @@ const LOST_GRACE: Duration = Duration::from_millis(500);
 /// The read buffer for frames from the sandbox.
 const READ_BUFFER: usize = 128 * 1024;
 
-/// Checks every argument: nothing touches the network, and nothing is built from a value
-/// before it is validated. Finds the API key (environment, then the key file).
-pub fn plan(args: &ClientArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Plan, Failure> {
-    let mut plan = Plan::new(args, env)?;
-    plan.api = crate::platform::api(args, &plan, env)?;
-    Ok(plan)
-}
+pub use crate::resolve::plan;
 
 /// Runs the client to its end and returns the failure, if any.
 pub async fn run(plan: Plan, args: &ClientArgs) -> Result<(), Failure> {
@@ -33,7 +27,7 @@ pub async fn run(plan: Plan, args: &ClientArgs) -> Result<(), Failure> {
     plan.roots().preload();
     let opened = match (&plan.api, &plan.dest) {
         (Some(api), Some(dest)) => crate::platform::open(&plan, api, dest, args, &env).await?,
-        (None, Some(Destination::Name(name))) => return Err(crate::platform::name_needs_key(name)),
+        (None, Some(Destination::Name(name))) => return Err(crate::resolve::name_needs_key(name)),
         (_, dest) => {
             let id = match dest {
                 Some(Destination::Id(id)) => Some(id),

@@ -18,6 +18,7 @@ pub mod log;
 pub mod names;
 pub mod plan;
 pub mod platform;
+pub mod resolve;
 pub mod serve;
 pub mod signal;
 pub mod stdio;

@@ -199,7 +199,7 @@ pub async fn named(platform: &Platform, name: &SandboxName) -> anyhow::Result<Ve
 /// Finds the one running or paused sandbox named `name`.
 pub async fn lookup(platform: &Platform, name: &SandboxName) -> anyhow::Result<SandboxId> {
     let found = named(platform, name).await?;
-    novita_proxy::platform::the_one(
+    novita_proxy::resolve::the_one(
         &found,
         &platform.name_key,
         name,

@@ -93,7 +93,7 @@ pub async fn run(args: KnownHostsArgs) -> Result<(), Failure> {
     client.host = Some(first.dest.to_string());
     client.url = None;
     let env = |name: &str| std::env::var(name).ok();
-    let plan = crate::client::plan(&client, &env)?;
+    let plan = crate::resolve::plan(&client, &env)?;
     let cache = Cache::user();
     if let Some(cache) = &cache {
         cache::create(cache);
@@ -184,7 +184,7 @@ async fn resolve(
             if let Some(id) = crate::names::get(&base, key, name) {
                 return Ok(id);
             }
-            let id = crate::platform::lookup(api, key, name).await?;
+            let id = crate::resolve::lookup(api, key, name).await?;
             crate::names::put(&base, key, name, Some(&id));
             Ok(id)
         }
@@ -252,7 +252,7 @@ async fn keys_for(
     let info = api
         .get(&id)
         .await
-        .map_err(|e| crate::platform::api_failure(&e, id.as_str()))?;
+        .map_err(|e| crate::resolve::api_failure(&e, id.as_str()))?;
     let token = info.envd_access_token.as_deref().filter(|t| !t.is_empty());
     if token.is_none() {
         crate::info!("the API gave no envd access token for {id}: reading without one");
