@@ -2,27 +2,16 @@
 
 use novita_ssh_core::{parse_host, validate, DEFAULT_DOMAIN, HOST_SUFFIX};
 
-use crate::changes::ChangeSet;
 use crate::cli::{AddArgs, RemoveArgs};
-use crate::context::{write_failure, Ctx};
+use crate::context::Ctx;
 use crate::exit::{failure, Exit};
 use crate::managed_section;
-use crate::plan::kit::plan_kit_files;
 use crate::plan::options::proxy_options;
 use crate::settings::{HostEntry, Settings};
 
 /// Writes settings.json and the kit's config for `settings`, or shows the diff.
-fn save(ctx: &Ctx, mut settings: Settings, dry_run: bool) -> anyhow::Result<bool> {
-    let proxy_path = ctx.proxy_path(&settings);
-    settings.proxy_command_path = Some(proxy_path.clone());
-    let mut changes = ChangeSet::default();
-    plan_kit_files(ctx, &settings, &proxy_path, &mut changes)?;
-    if dry_run {
-        ctx.show_dry_run(&changes);
-        return Ok(false);
-    }
-    changes.apply().map_err(write_failure)?;
-    Ok(!changes.is_empty())
+fn save(ctx: &Ctx, settings: Settings, dry_run: bool) -> anyhow::Result<bool> {
+    crate::plan::kit::rewrite(ctx, &settings, dry_run)
 }
 
 /// Says how to make ssh read the kit's config when it does not yet.

@@ -1,12 +1,10 @@
 //! `keygen`: a new key pair for the kit, or `--key` to use one of your own.
 
-use crate::changes::ChangeSet;
 use crate::cli::KeygenArgs;
-use crate::context::{write_failure, Ctx};
+use crate::context::Ctx;
 use crate::exit::{failure, Exit};
 use crate::keys;
 use crate::plan::key::{generate, write_default_key};
-use crate::plan::kit::plan_kit_files;
 use crate::settings::Settings;
 
 /// `keygen`.
@@ -67,10 +65,5 @@ pub fn keygen(ctx: &Ctx, args: &KeygenArgs) -> anyhow::Result<()> {
 }
 
 fn rewrite_config(ctx: &Ctx, settings: &Settings) -> anyhow::Result<()> {
-    let proxy_path = ctx.proxy_path(settings);
-    let mut stored = settings.clone();
-    stored.proxy_command_path = Some(proxy_path.clone());
-    let mut changes = ChangeSet::default();
-    plan_kit_files(ctx, &stored, &proxy_path, &mut changes)?;
-    changes.apply().map_err(write_failure)
+    crate::plan::kit::rewrite(ctx, settings, false).map(drop)
 }

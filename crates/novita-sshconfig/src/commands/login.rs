@@ -10,7 +10,6 @@ use novita_proxy::api::ApiError;
 use novita_ssh_core::credentials::{ApiKey, KeySource, API_KEY_ENV};
 
 use crate::atomic_write::{self, WriteOptions};
-use crate::changes::ChangeSet;
 use crate::cli::LoginArgs;
 use crate::context::{write_failure, Ctx};
 use crate::exit::{failure, Exit};
@@ -97,11 +96,7 @@ fn refresh_kit_config(ctx: &Ctx) -> anyhow::Result<()> {
         return Ok(());
     }
     let settings = ctx.settings()?;
-    let proxy_path = ctx.proxy_path(&settings);
-    let mut changes = ChangeSet::default();
-    crate::plan::kit::plan_kit_files(ctx, &settings, &proxy_path, &mut changes)?;
-    if !changes.is_empty() {
-        changes.apply().map_err(write_failure)?;
+    if crate::plan::kit::rewrite(ctx, &settings, false)? {
         ctx.note(format!("updated {}", ctx.paths.kit_config.display()));
     }
     Ok(())

@@ -4,9 +4,25 @@
 use std::path::Path;
 
 use crate::changes::{read_text, ChangeSet, PRIVATE};
-use crate::context::Ctx;
+use crate::context::{write_failure, Ctx};
 use crate::kit_config::KitConfig;
 use crate::settings::Settings;
+
+/// Writes the kit's own files again from `settings`, with the ProxyCommand path found
+/// now (a `--dry-run` shows the diff instead). Returns whether anything changed.
+pub fn rewrite(ctx: &Ctx, settings: &Settings, dry_run: bool) -> anyhow::Result<bool> {
+    let proxy_path = ctx.proxy_path(settings);
+    let mut stored = settings.clone();
+    stored.proxy_command_path = Some(proxy_path.clone());
+    let mut changes = ChangeSet::default();
+    plan_kit_files(ctx, &stored, &proxy_path, &mut changes)?;
+    if dry_run {
+        ctx.show_dry_run(&changes);
+        return Ok(false);
+    }
+    changes.apply().map_err(write_failure)?;
+    Ok(!changes.is_empty())
+}
 
 /// Plans the kit's own files: settings.json and ~/.ssh/novita/config.
 pub fn plan_kit_files(
