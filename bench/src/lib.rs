@@ -53,6 +53,24 @@ pub mod setup {
     use std::time::Duration;
 
     use anyhow::{Context as _, Result};
+    use clap::Args;
+
+    use crate::args::{at_least_one, millis};
+
+    /// The options every set-up benchmark takes.
+    #[derive(Debug, Args)]
+    pub struct SetupArgs {
+        /// Interleaved rounds of every variant
+        #[arg(long, value_name = "N", default_value_t = 15, value_parser = at_least_one::<usize>)]
+        pub runs: usize,
+        /// One-way delay of the relay in front of the edge (and the API and envd behind
+        /// it), in milliseconds
+        #[arg(long = "delay-ms", value_name = "MS", default_value = "50", value_parser = millis)]
+        pub delay: Duration,
+        /// Append every run to FILE (tab-separated) and print the table
+        #[arg(long, value_name = "FILE")]
+        pub out: Option<std::path::PathBuf>,
+    }
 
     /// The median of `values` (0 for none).
     pub fn median(values: &[f64]) -> f64 {

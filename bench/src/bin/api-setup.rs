@@ -12,13 +12,11 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
 use clap::Parser;
-use novita_ssh_bench::args::{at_least_one, millis};
 use novita_ssh_bench::setup;
 use novita_ssh_e2e::platform::{Platform, SandboxSpec};
 use novita_ssh_e2e::{
@@ -73,15 +71,8 @@ impl Variant {
     after_help = "NOVITA_PROXY_BIN=/path/to/novita-proxy measures that build (else target/release)."
 )]
 struct Options {
-    /// Interleaved rounds of every variant
-    #[arg(long, value_name = "N", default_value_t = 15, value_parser = at_least_one::<usize>)]
-    runs: usize,
-    /// One-way delay of the relay in front of the edge and the API, in milliseconds
-    #[arg(long = "delay-ms", value_name = "MS", default_value = "50", value_parser = millis)]
-    delay: Duration,
-    /// Append every run to FILE (tab-separated) and print the table
-    #[arg(long, value_name = "FILE")]
-    out: Option<PathBuf>,
+    #[command(flatten)]
+    setup: setup::SetupArgs,
     /// Exit 3 when `ssh NAME.novita true` with the API takes more than 1.1x `ssh ID.novita
     /// true` without it (medians)
     #[arg(long)]
@@ -116,7 +107,7 @@ fn bench() -> Result<bool> {
     let sshd = Sshd::start();
     let bridge = Bridge::start(BridgeKind::Serve, sshd.port);
     let relay = FaultRelay::start(edge.port);
-    relay.set(Fault::Delay(opts.delay));
+    relay.set(Fault::Delay(opts.setup.delay));
     let id = platform.add(
         SandboxSpec::new()
             .name("bench")
@@ -170,12 +161,12 @@ fn bench() -> Result<bool> {
         Ok(ms)
     };
 
-    let times = setup::interleave("api-setup", Variant::ALL.len(), opts.runs, |i| {
+    let times = setup::interleave("api-setup", Variant::ALL.len(), opts.setup.runs, |i| {
         run_one(Variant::ALL[i])
     })?;
     let labels: Vec<&str> = Variant::ALL.iter().map(|v| v.label()).collect();
     let keys: Vec<&str> = Variant::ALL.iter().map(|v| v.key()).collect();
-    let table = setup::table(opts.delay, &labels, &times);
+    let table = setup::table(opts.setup.delay, &labels, &times);
     println!("{table}");
     let ratio = setup::median(&times[2]) / setup::median(&times[0]);
     let ok = ratio <= 1.1;
@@ -184,8 +175,8 @@ fn bench() -> Result<bool> {
         ratio,
         if ok { "met" } else { "MISSED" }
     );
-    if let Some(out) = &opts.out {
-        setup::append_runs(out, &keys, opts.delay, &times)?;
+    if let Some(out) = &opts.setup.out {
+        setup::append_runs(out, &keys, opts.setup.delay, &times)?;
     }
     Ok(ok || !opts.check)
 }

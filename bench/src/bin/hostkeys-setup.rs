@@ -14,13 +14,11 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
 use clap::Parser;
-use novita_ssh_bench::args::{at_least_one, millis};
 use novita_ssh_bench::setup;
 use novita_ssh_e2e::platform::{Platform, SandboxSpec};
 use novita_ssh_e2e::{
@@ -78,15 +76,8 @@ impl Variant {
     after_help = "NOVITA_PROXY_BIN=/path/to/novita-proxy measures that build (else target/release)."
 )]
 struct Options {
-    /// Interleaved rounds of every variant
-    #[arg(long, value_name = "N", default_value_t = 15, value_parser = at_least_one::<usize>)]
-    runs: usize,
-    /// One-way delay of the relay in front of the edge, API and envd, in milliseconds
-    #[arg(long = "delay-ms", value_name = "MS", default_value = "50", value_parser = millis)]
-    delay: Duration,
-    /// Append every run to FILE (tab-separated) and print the table
-    #[arg(long, value_name = "FILE")]
-    out: Option<PathBuf>,
+    #[command(flatten)]
+    setup: setup::SetupArgs,
 }
 
 fn main() -> ExitCode {
@@ -116,7 +107,7 @@ fn bench() -> Result<()> {
     let sshd = Sshd::start();
     let bridge = Bridge::start(BridgeKind::Serve, sshd.port);
     let relay = FaultRelay::start(edge.port);
-    relay.set(Fault::Delay(opts.delay));
+    relay.set(Fault::Delay(opts.setup.delay));
     let homes = tempfile::tempdir()?;
     let root = homes.path().join("envd-root");
     std::fs::create_dir_all(root.join("etc/ssh"))?;
@@ -204,15 +195,15 @@ fn bench() -> Result<()> {
         Ok(ms)
     };
 
-    let times = setup::interleave("hostkeys-setup", Variant::ALL.len(), opts.runs, |i| {
+    let times = setup::interleave("hostkeys-setup", Variant::ALL.len(), opts.setup.runs, |i| {
         run_one(Variant::ALL[i])
     })?;
     let labels: Vec<&str> = Variant::ALL.iter().map(|v| v.label()).collect();
     let keys: Vec<&str> = Variant::ALL.iter().map(|v| v.key()).collect();
-    let table = setup::table(opts.delay, &labels, &times);
+    let table = setup::table(opts.setup.delay, &labels, &times);
     println!("{table}");
-    if let Some(out) = &opts.out {
-        setup::append_runs(out, &keys, opts.delay, &times)?;
+    if let Some(out) = &opts.setup.out {
+        setup::append_runs(out, &keys, opts.setup.delay, &times)?;
     }
     Ok(())
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use crate::doctor::{parse_openssh_version, Check};
-use crate::paths::{KitPaths, QuoteError};
+use crate::paths::{printable, KitPaths, Noun, QuoteError};
 use crate::settings::ProxyOptions;
 
 /// The first OpenSSH with `KnownHostsCommand`.
@@ -164,21 +164,8 @@ pub fn lines(
 /// quotes, `\"` and `\\`) and whose arguments after the first get `%` tokens and `${VAR}`
 /// expanded.
 pub fn command_word(what: &'static str, value: &str, expanded: bool) -> Result<String, QuoteError> {
-    let unsafe_value = |reason, hint| QuoteError::Unsafe {
-        what,
-        shown: novita_ssh_core::quote_for_message(value),
-        reason,
-        hint,
-    };
-    if value.is_empty() {
-        return Err(unsafe_value("nothing", "pass a non-empty value"));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(unsafe_value(
-            "a control character",
-            "use a value without control characters",
-        ));
-    }
+    let unsafe_value = |reason, hint| QuoteError::unsafe_value(what, value, reason, hint);
+    printable(what, value, Noun::Value)?;
     if expanded && value.contains("${") {
         return Err(unsafe_value(
             "'${', which ssh expands as an environment variable",

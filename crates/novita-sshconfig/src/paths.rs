@@ -33,6 +33,59 @@ pub enum QuoteError {
     },
 }
 
+impl QuoteError {
+    /// `value` (a `what`) is refused because it contains `reason`; `hint` is the fix.
+    pub fn unsafe_value(
+        what: &'static str,
+        value: &str,
+        reason: &'static str,
+        hint: &'static str,
+    ) -> QuoteError {
+        QuoteError::Unsafe {
+            what,
+            shown: novita_ssh_core::quote_for_message(value),
+            reason,
+            hint,
+        }
+    }
+}
+
+/// Refuses an empty value and one with control characters, which no ssh_config line can
+/// carry. `noun` names it in the fix: a "value" or a "path".
+pub fn printable(what: &'static str, value: &str, noun: Noun) -> Result<(), QuoteError> {
+    let (empty, control) = match noun {
+        Noun::Value => (
+            "pass a non-empty value",
+            "use a value without control characters",
+        ),
+        Noun::Path => (
+            "pass a non-empty path",
+            "use a path without control characters",
+        ),
+    };
+    if value.is_empty() {
+        return Err(QuoteError::unsafe_value(what, value, "nothing", empty));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(QuoteError::unsafe_value(
+            what,
+            value,
+            "a control character",
+            control,
+        ));
+    }
+    Ok(())
+}
+
+/// What [`printable`]'s fix calls the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Noun {
+    /// Any value.
+    Value,
+    /// A file path.
+    Path,
+}
+
 /// The home directory in use and whether OpenSSH's `~` means the same directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Home {
@@ -168,21 +221,8 @@ pub fn ssh_config_arg(
     value: &str,
     expansion: Expansion,
 ) -> Result<String, QuoteError> {
-    let unsafe_value = |reason, hint| QuoteError::Unsafe {
-        what,
-        shown: novita_ssh_core::quote_for_message(value),
-        reason,
-        hint,
-    };
-    if value.is_empty() {
-        return Err(unsafe_value("nothing", "pass a non-empty path"));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(unsafe_value(
-            "a control character",
-            "use a path without control characters",
-        ));
-    }
+    let unsafe_value = |reason, hint| QuoteError::unsafe_value(what, value, reason, hint);
+    printable(what, value, Noun::Path)?;
     if value.contains('"') {
         return Err(unsafe_value("a double quote", "use a path without '\"'"));
     }
@@ -212,21 +252,8 @@ pub fn ssh_config_arg(
 /// Plain words stay unquoted: old Win32-OpenSSH fails on a quoted executable path that
 /// does not need quotes.
 pub fn proxy_command_word(what: &'static str, value: &str) -> Result<String, QuoteError> {
-    let unsafe_value = |reason, hint| QuoteError::Unsafe {
-        what,
-        shown: novita_ssh_core::quote_for_message(value),
-        reason,
-        hint,
-    };
-    if value.is_empty() {
-        return Err(unsafe_value("nothing", "pass a non-empty value"));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(unsafe_value(
-            "a control character",
-            "use a value without control characters",
-        ));
-    }
+    let unsafe_value = |reason, hint| QuoteError::unsafe_value(what, value, reason, hint);
+    printable(what, value, Noun::Value)?;
     let plain = value.chars().all(|c| {
         c.is_ascii_alphanumeric() || "_@+=:,./-".contains(c) || (cfg!(windows) && c == '\\')
     });
